@@ -1,0 +1,42 @@
+"""Model fields for article content. The rich-text field is defined here and only
+here, so the editor can be replaced by changing this one module."""
+
+import os
+
+from ckeditor_uploader.fields import RichTextUploadingField
+from django import forms
+from django.db import models
+from django.utils.text import slugify
+
+from .images import check_size, normalize_upload
+from .sanitizer import sanitize_html
+
+
+class RichTextField(RichTextUploadingField):
+    """Rich text edited with CKEditor and sanitised with nh3 whenever it is saved."""
+
+    def pre_save(self, model_instance, add):
+        value = sanitize_html(getattr(model_instance, self.attname) or "")
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+class SafeImageFormField(forms.ImageField):
+    """Accepts only real images within the configured limits, and hands on a
+    re-encoded copy named after its detected format."""
+
+    def to_python(self, data):
+        # FileField's checks only: ours replace ImageField's Pillow check, with
+        # clearer messages and limits on bytes and pixels.
+        upload = forms.FileField.to_python(self, data)
+        if upload is None:
+            return None
+        stem = slugify(os.path.splitext(os.path.basename(upload.name or ""))[0])[:60]
+        check_size(upload.size)
+        upload.seek(0)
+        return normalize_upload(upload.read(), stem=stem)
+
+
+class SafeImageField(models.ImageField):
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": SafeImageFormField, **kwargs})

@@ -1,0 +1,157 @@
+"""Load the demo content: sections, authors and articles written for this project,
+with images drawn by this command. Idempotent: what exists is left as it is."""
+
+import io
+import random
+import tomllib
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from PIL import Image, ImageDraw, ImageFilter
+
+from articles.models import Article, Author, Section
+
+CONTENT_FILE = Path(__file__).with_name("demo_content.toml")
+IMAGE_SIZE = (1600, 1000)
+
+# Development accounts: (username, password, superuser). Never created when DEBUG is
+# off and the development settings are not in use.
+DEMO_ACCOUNTS = [("admin", "admin-demo", True)]
+
+
+class Command(BaseCommand):
+    help = "Charge le contenu de démonstration (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--with-accounts",
+            action="store_true",
+            help="Crée aussi les comptes de démonstration (développement seulement).",
+        )
+
+    def handle(self, *args, with_accounts=False, **options):
+        content = tomllib.loads(CONTENT_FILE.read_text(encoding="utf-8"))
+        with transaction.atomic():
+            created = self.load(content)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Contenu de démonstration : {sections} rubrique(s), {authors} auteur(s), "
+                "{articles} article(s) ajouté(s).".format(**created)
+            )
+        )
+        if with_accounts:
+            self.create_accounts()
+
+    def load(self, content):
+        created = {"sections": 0, "authors": 0, "articles": 0}
+        sections = {}
+        for position, data in enumerate(content["sections"], start=1):
+            section, is_new = Section.objects.get_or_create(
+                slug=data["slug"],
+                defaults={
+                    "name": data["name"],
+                    "description": data.get("description", ""),
+                    "position": position,
+                },
+            )
+            sections[section.slug] = section
+            created["sections"] += is_new
+        authors = {}
+        for data in content["authors"]:
+            author, is_new = Author.objects.get_or_create(
+                slug=data["slug"], defaults={"name": data["name"], "bio": data.get("bio", "")}
+            )
+            authors[author.slug] = author
+            created["authors"] += is_new
+        for data in content["articles"]:
+            if Article.objects.filter(slug=data["slug"]).exists():
+                continue
+            article = Article(
+                slug=data["slug"],
+                title=data["title"],
+                standfirst=" ".join(data["standfirst"].split()),
+                body=data["body"].strip(),
+                section=sections[data["section"]],
+                status=Article.Status.PUBLISHED,
+                published_at=datetime.fromisoformat(data["published"]),
+                hero_image_alt=data.get("hero_alt", ""),
+                hero_image_caption=data.get("hero_caption", ""),
+                hero_image_credit=data.get("hero_credit", ""),
+            )
+            article.hero_image.save(
+                f"{data['slug'][:60]}.jpg",
+                ContentFile(draw_image(data["slug"], data.get("hero_palette"))),
+                save=False,
+            )
+            article.save()
+            article.authors.set([authors[slug] for slug in data["authors"]])
+            created["articles"] += 1
+        return created
+
+    def create_accounts(self):
+        if not (settings.DEBUG or settings.SETTINGS_MODULE.endswith((".development", ".test"))):
+            raise CommandError("Les comptes de démonstration ne sont créés qu’en développement.")
+        User = get_user_model()
+        self.stdout.write("\nComptes de démonstration (développement seulement) :")
+        for username, password, superuser in DEMO_ACCOUNTS:
+            user, is_new = User.objects.get_or_create(
+                username=username, defaults={"is_staff": True, "is_superuser": superuser}
+            )
+            if is_new:
+                user.set_password(password)
+                user.save()
+                self.stdout.write(f"  {username} / {password}")
+            else:
+                self.stdout.write(
+                    f"  {username} / {password} (compte existant : mot de passe inchangé)"
+                )
+
+
+def draw_image(seed: str, palette=None) -> bytes:
+    """A landscape-like picture (sky gradient, sun, mountain ridges), the same
+    for the same seed."""
+    rng = random.Random(seed)
+    top, bottom = (_rgb(color) for color in (palette or ["#1d4e89", "#f2c14e"])[:2])
+    width, height = IMAGE_SIZE
+    gradient = Image.linear_gradient("L").resize(IMAGE_SIZE)
+    image = Image.composite(
+        Image.new("RGB", IMAGE_SIZE, bottom), Image.new("RGB", IMAGE_SIZE, top), gradient
+    )
+    draw = ImageDraw.Draw(image)
+    sun_x, sun_y, radius = (
+        rng.randint(200, width - 200),
+        rng.randint(150, 400),
+        rng.randint(60, 110),
+    )
+    draw.ellipse(
+        (sun_x - radius, sun_y - radius, sun_x + radius, sun_y + radius),
+        fill=_mix(bottom, (255, 255, 255), 0.5),
+    )
+    for layer in range(4):
+        shade = _mix(top, (20, 20, 30), 0.35 + layer * 0.15)
+        base = int(height * (0.55 + layer * 0.12))
+        points = [(0, height)]
+        x = 0
+        while x < width:
+            points.append((x, base - rng.randint(0, int(height * (0.25 - layer * 0.04)))))
+            x += rng.randint(90, 220)
+        points += [(width, base - rng.randint(0, 80)), (width, height)]
+        draw.polygon(points, fill=shade)
+    image = image.filter(ImageFilter.SMOOTH)
+    output = io.BytesIO()
+    image.save(output, "JPEG", quality=82, optimize=True, progressive=True)
+    return output.getvalue()
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    color = color.lstrip("#")
+    return tuple(int(color[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def _mix(a, b, ratio):
+    return tuple(round(x * (1 - ratio) + y * ratio) for x, y in zip(a, b, strict=True))

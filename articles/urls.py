@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "articles"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("rubrique/<slug:slug>/", views.section_detail, name="section-detail"),
+    path("article/<slug:slug>/", views.article_detail, name="article-detail"),
+    path("redaction/images/", views.editor_image_upload, name="editor-image-upload"),
+]

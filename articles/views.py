@@ -1,0 +1,93 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from .images import check_size, normalize_upload
+from .models import Article, Section
+
+HOME_ARTICLE_COUNT = 13
+
+
+@require_GET
+def home(request):
+    articles = Article.objects.published().for_listing().latest()[:HOME_ARTICLE_COUNT]
+    return render(request, "articles/home.html", {"articles": articles})
+
+
+@require_GET
+def section_detail(request, slug):
+    section = get_object_or_404(Section, slug=slug)
+    articles = Article.objects.published().in_section(section).for_listing().latest()
+    page = Paginator(articles, settings.ARTICLES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "articles/section_detail.html", {"section": section, "page": page})
+
+
+def can_preview(user):
+    return user.is_active and user.is_staff and user.has_perm("articles.change_article")
+
+
+@require_GET
+def article_detail(request, slug):
+    """A published article; staff who may change articles also see drafts and
+    scheduled articles, marked as previews and never cached."""
+    articles = Article.objects.select_related("section").prefetch_related("authors")
+    preview = False
+    try:
+        article = articles.published().get(slug=slug)
+    except Article.DoesNotExist:
+        if not can_preview(request.user):
+            raise Http404(_("Aucun article ne correspond à cette adresse.")) from None
+        article = get_object_or_404(articles, slug=slug)
+        preview = True
+    response = render(
+        request,
+        "articles/article_detail.html",
+        {"article": article, "preview": preview, "now": timezone.now()},
+    )
+    if preview:
+        add_never_cache_headers(response)
+        response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@login_required
+@require_POST
+def editor_image_upload(request):
+    """Image upload for CKEditor (XHR, CSRF enforced). Only staff who may write
+    articles; only real images, re-encoded and named after their real format;
+    a refused file stores nothing."""
+    user = request.user
+    if not (
+        user.is_staff
+        and (user.has_perm("articles.add_article") or user.has_perm("articles.change_article"))
+    ):
+        raise PermissionDenied
+    upload = request.FILES.get("upload")
+    if upload is None:
+        return _upload_error(_("Aucun fichier n’a été reçu."))
+    try:
+        check_size(upload.size)
+        image = normalize_upload(upload.read())
+    except ValidationError as error:
+        return _upload_error(" ".join(error.messages))
+    today = timezone.localdate()
+    name = default_storage.save(
+        f"{settings.CKEDITOR_UPLOAD_PATH}{today:%Y/%m}/{image.name}", image
+    )
+    return JsonResponse(
+        {"uploaded": 1, "fileName": name.rsplit("/", 1)[-1], "url": default_storage.url(name)}
+    )
+
+
+def _upload_error(message):
+    # CKEditor 4 reads {"uploaded": 0, "error": {"message": ...}} and shows it.
+    # It shows the message only on a 200 answer.
+    return JsonResponse({"uploaded": 0, "error": {"message": message}})

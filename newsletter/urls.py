@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "newsletter"
+
+urlpatterns = [
+    path("", views.subscribe, name="subscribe"),
+    path("merci/", views.subscribe_done, name="subscribe-done"),
+    path("confirmation/<str:token>/", views.confirm, name="confirm"),
+    path("desinscription/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]

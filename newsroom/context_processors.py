@@ -1,0 +1,12 @@
+from django.conf import settings
+
+from articles.models import Section
+
+
+def site(request):
+    """Site name and the navigation, on every page."""
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        "navigation_sections": Section.objects.navigation(),
+    }

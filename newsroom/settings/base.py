@@ -1,0 +1,227 @@
+"""Settings shared by every environment. Everything that varies comes from the
+environment; ``.env.example`` lists the variables."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.templatetags.static import static
+from django.urls import reverse_lazy
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+
+from newsroom import embedded_postgres
+
+from .email_url import parse_email_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("NEWSROOM_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return list(default or [])
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = env_bool("DJANGO_DEBUG")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = os.environ.get("SITE_NAME", "Newsroom Asie centrale")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [SITE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django.contrib.humanize",
+    "ckeditor",
+    "ckeditor_uploader",
+    "newsroom",
+    "articles",
+    "newsletter",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "newsroom.middleware.DatabaseUnavailableMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "newsroom.urls"
+WSGI_APPLICATION = "newsroom.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "newsroom.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL, or the embedded PostgreSQL under var/.
+EMBEDDED_DATABASE_DIR = VAR_DIR / "postgres"
+EMBEDDED_DATABASE_NAME = os.environ.get("EMBEDDED_DATABASE_NAME", "newsroom")
+DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_postgres.database_url(
+    EMBEDDED_DATABASE_DIR, EMBEDDED_DATABASE_NAME
+)
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Newsroom needs PostgreSQL: DATABASE_URL must be postgres://…")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Cache: Redis when REDIS_URL is set (shared between processes), memory otherwise.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "newsroom",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("Français"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Asia/Almaty")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Uploaded media are served by Django unless a front server takes them over.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Mail: EMAIL_URL, or files under var/outbox/ in development.
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", "Newsroom Asie centrale <newsletter@newsroom.localhost>"
+)
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    globals().update(parse_email_url(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox"
+
+# Uploads: limits enforced by our own validation (articles/images.py).
+IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("IMAGE_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
+IMAGE_UPLOAD_MAX_PIXELS = int(os.environ.get("IMAGE_UPLOAD_MAX_PIXELS", 40_000_000))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o644
+
+# CKEditor 4: the toolbar and plugins journalists need, nothing more. Uploads go to
+# our own view (articles.views.editor_image_upload), never to ckeditor_uploader's.
+CKEDITOR_UPLOAD_PATH = "editor/"
+CKEDITOR_ALLOW_NONIMAGE_FILES = False
+CKEDITOR_CONFIGS = {
+    "default": {
+        "toolbar": "Newsroom",
+        "toolbar_Newsroom": [
+            ["Format"],
+            ["Bold", "Italic"],
+            ["Link", "Unlink"],
+            ["NumberedList", "BulletedList", "Blockquote"],
+            ["Image"],
+            ["Undo", "Redo"],
+            ["RemoveFormat"],
+        ],
+        "format_tags": "p;h2;h3",
+        "height": 420,
+        "width": "100%",
+        "extraPlugins": "image2,uploadimage",
+        "removePlugins": "image,exportpdf,sourcearea,scayt,wsc,flash,iframe,forms,smiley",
+        "image2_alignClasses": ["image-left", "image-center", "image-right"],
+        "image2_captionedClass": "image-captioned",
+        "filebrowserUploadMethod": "xhr",
+        "filebrowserBrowseUrl": "",
+        "uploadUrl": reverse_lazy("articles:editor-image-upload"),
+        "filebrowserUploadUrl": reverse_lazy("articles:editor-image-upload"),
+        "filebrowserImageUploadUrl": reverse_lazy("articles:editor-image-upload"),
+        "pasteFromWordRemoveFontStyles": True,
+        "forcePasteAsPlainText": False,
+        "disallowedContent": "*[style]; *{*}; script; iframe; object; embed",
+        "versionCheck": False,
+        "customConfig": lazy(static, str)("js/ckeditor-config.js"),
+    }
+}
+SILENCED_SYSTEM_CHECKS = [
+    # CKEditor 4 is end-of-life; the risk is contained (sanitising on save, our own
+    # upload view, restricted toolbar), see DESIGN.md.
+    "ckeditor.W001",
+]
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # CKEditor's uploader reads it to send X-CSRFToken
+X_FRAME_OPTIONS = "SAMEORIGIN"  # the CKEditor image dialog uses frames
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+    },
+}
+
+# Articles per page on section pages.
+ARTICLES_PER_PAGE = 12
+CSRF_FAILURE_VIEW = "newsroom.views.csrf_failure"

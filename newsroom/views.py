@@ -1,0 +1,22 @@
+"""Site-wide views: error pages."""
+
+from django.shortcuts import render
+from django.views.decorators.csrf import requires_csrf_token
+
+
+def page_not_found(request, exception):
+    return render(request, "404.html", status=404)
+
+
+@requires_csrf_token
+def server_error(request):
+    # Rendered with a minimal context: the database may be the cause of the error.
+    from django.conf import settings
+    from django.http import HttpResponseServerError
+    from django.template.loader import render_to_string
+
+    return HttpResponseServerError(render_to_string("500.html", {"site_name": settings.SITE_NAME}))
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)

@@ -1,0 +1,150 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from articles.models import Article, Section
+from newsletter.models import Subscriber
+from tests.factories import image_bytes, make_article, make_author, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:index",
+        "admin:articles_article_changelist",
+        "admin:articles_article_add",
+        "admin:articles_section_changelist",
+        "admin:articles_section_add",
+        "admin:articles_author_changelist",
+        "admin:newsletter_subscriber_changelist",
+    ],
+)
+def test_admin_pages_open_for_a_superuser(admin_client, url_name):
+    """Every admin page of our models opens, in French."""
+    make_article()
+    response = admin_client.get(reverse(url_name))
+    assert response.status_code == 200
+    assert 'lang="fr"' in response.content.decode()
+
+
+def test_article_change_form_uses_ckeditor_and_prefills_the_slug(admin_client):
+    """The article form loads CKEditor on the body and pre-fills the slug from the title."""
+    article = make_article()
+    response = admin_client.get(reverse("admin:articles_article_change", args=[article.pk]))
+    content = response.content.decode()
+    assert "ckeditor/ckeditor/ckeditor.js" in content
+    assert 'data-type="ckeditortype"' in content
+    assert "prepopulated_fields" in content or "data-prepopulated-fields" in content
+    assert "upload" in content and reverse("articles:editor-image-upload") in content
+
+
+def test_article_changelist_has_columns_filters_and_search(admin_client):
+    """The list shows title, section, status and date; it filters and searches."""
+    section = make_section(name="Énergie")
+    make_article(title="Le barrage de Rogun", section=section)
+    make_article(title="Le cinéma kirghiz")
+    url = reverse("admin:articles_article_changelist")
+
+    content = admin_client.get(url).content.decode()
+    for column in ("Titre", "Rubrique", "Statut", "Date de publication"):
+        assert column in content
+    searched = admin_client.get(url, {"q": "Rogun"}).content.decode()
+    assert "Le barrage de Rogun" in searched and "Le cinéma kirghiz" not in searched
+    filtered = admin_client.get(url, {"section__id__exact": section.pk}).content.decode()
+    assert "Le barrage de Rogun" in filtered and "Le cinéma kirghiz" not in filtered
+
+
+def _article_form(section, author, **overrides):
+    data = {
+        "title": "Un nouvel article",
+        "slug": "un-nouvel-article",
+        "standfirst": "Le chapô.",
+        "body": "<h2>Intertitre</h2><p>Texte</p>",
+        "hero_image_alt": "",
+        "hero_image_caption": "",
+        "hero_image_credit": "",
+        "section": section.pk,
+        "authors": [author.pk],
+        "status": Article.Status.PUBLISHED,
+        "published_at_0": "",
+        "published_at_1": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_creates_an_article_with_image_and_sanitised_body(admin_client):
+    """Saving through the admin stores a re-encoded image and a body without scripts."""
+    section, author = make_section(), make_author()
+    upload = SimpleUploadedFile("Portrait Officiel.JPG", image_bytes(640, 480), "image/jpeg")
+    data = _article_form(
+        section,
+        author,
+        body='<h2>Titre</h2><p onclick="steal()">Bonjour<script>alert(1)</script></p>',
+        hero_image=upload,
+        hero_image_alt="Un portrait",
+    )
+
+    response = admin_client.post(reverse("admin:articles_article_add"), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    article = Article.objects.get(slug="un-nouvel-article")
+    assert article.body == "<h2>Titre</h2><p>Bonjour</p>"
+    assert article.hero_image.name.endswith("portrait-officiel.jpg")
+    assert (article.hero_image_width, article.hero_image_height) == (640, 480)
+    assert article.is_public
+
+
+def test_admin_refuses_a_non_image_with_a_clear_message(admin_client):
+    """A file that is not an image is refused next to the field, and nothing is saved."""
+    section, author = make_section(), make_author()
+    fake = SimpleUploadedFile("photo.jpg", b"<html><script>alert(1)</script></html>")
+    response = admin_client.post(
+        reverse("admin:articles_article_add"), _article_form(section, author, hero_image=fake)
+    )
+    assert response.status_code == 200
+    assert "n’est pas une image lisible" in response.content.decode()
+    assert not Article.objects.exists()
+
+
+def test_section_admin_protects_sections_that_have_articles(admin_client):
+    """A section that still holds articles cannot be deleted."""
+    article = make_article()
+    response = admin_client.post(
+        reverse("admin:articles_section_delete", args=[article.section.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 200
+    assert Section.objects.filter(pk=article.section.pk).exists()
+
+
+def test_subscriber_admin_exports_csv(admin_client):
+    """Editors export the selected subscribers as CSV, formulas neutralised."""
+    Subscriber.objects.create(email="amina@exemple.kz", status=Subscriber.Status.CONFIRMED)
+    Subscriber.objects.create(email="=cmd@exemple.kz", source="/article/x/")
+    response = admin_client.post(
+        reverse("admin:newsletter_subscriber_changelist"),
+        {
+            "action": "export_csv",
+            "_selected_action": list(Subscriber.objects.values_list("pk", flat=True)),
+        },
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8")
+    lines = body.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("adresse e-mail,statut")
+    assert any(line.startswith("amina@exemple.kz,Confirmé,") for line in lines)
+    assert any(line.startswith("'=cmd@exemple.kz,") for line in lines)
+
+
+def test_subscriber_changelist_filters_and_searches(admin_client):
+    """The subscriber list filters by status and searches by address."""
+    Subscriber.objects.create(email="confirme@exemple.fr", status=Subscriber.Status.CONFIRMED)
+    Subscriber.objects.create(email="attente@exemple.fr")
+    url = reverse("admin:newsletter_subscriber_changelist")
+    filtered = admin_client.get(url, {"status__exact": "confirmed"}).content.decode()
+    assert "confirme@exemple.fr" in filtered and "attente@exemple.fr" not in filtered
+    searched = admin_client.get(url, {"q": "attente"}).content.decode()
+    assert "attente@exemple.fr" in searched and "confirme@exemple.fr" not in searched

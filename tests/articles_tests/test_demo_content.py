@@ -1,0 +1,47 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from articles.models import Article, Author, Section
+from articles.sanitizer import html_to_text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_content_loads_once_and_twice_changes_nothing():
+    """load_demo_content creates sections, authors and about a dozen published
+    articles with images; a second run duplicates nothing."""
+    call_command("load_demo_content", "--with-accounts", verbosity=0)
+    counts = (Section.objects.count(), Author.objects.count(), Article.objects.count())
+    images = set(Article.objects.values_list("hero_image", flat=True))
+
+    call_command("load_demo_content", "--with-accounts", verbosity=0)
+
+    assert (Section.objects.count(), Author.objects.count(), Article.objects.count()) == counts
+    assert set(Article.objects.values_list("hero_image", flat=True)) == images
+    assert 5 <= counts[0] <= 8 and counts[2] >= 10
+    assert Article.objects.published().count() == counts[2]
+    assert get_user_model().objects.filter(username="admin", is_superuser=True).count() == 1
+
+
+def test_demo_articles_have_a_realistic_shape():
+    """Each demo article has a standfirst, 3–4 subheadings, about 600 words, an image
+    with alt text and caption, and at least one byline."""
+    call_command("load_demo_content", verbosity=0)
+    for article in Article.objects.prefetch_related("authors"):
+        words = len(html_to_text(article.body).split())
+        assert 450 <= words <= 800, (article.slug, words)
+        assert 3 <= article.body.count("<h2>") <= 4, article.slug
+        assert article.standfirst and article.hero_image and article.hero_image_alt
+        assert article.hero_image_caption and article.authors.exists()
+
+
+def test_demo_includes_the_astana_meeting_of_april_2024():
+    """The demo reports the April 2024 Astana meeting with its figures."""
+    call_command("load_demo_content", verbosity=0)
+    article = Article.objects.get(slug__startswith="astana-")
+    text = html_to_text(article.body)
+    assert article.published_at.year == 2024 and article.published_at.month == 4
+    for fact in ("1,5 milliard", "2 milliards", "10 %", "300 millions"):
+        assert fact in text.replace("\xa0", " "), fact
+    assert "Tokaïev" in article.standfirst and "Japarov" in article.standfirst

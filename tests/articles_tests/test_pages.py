@@ -1,0 +1,167 @@
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import image_upload, make_article, make_author, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+def count_queries(client, url):
+    """Queries of one request, with the navigation cache cold."""
+    cache.clear()
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+def test_home_lists_latest_published_articles_newest_first(client):
+    """The home page shows published articles, newest first, with section and standfirst."""
+    section = make_section(name="Économie")
+    older = make_article(
+        title="Le plus ancien", section=section, published_at=timezone.now() - timedelta(days=3)
+    )
+    newer = make_article(
+        title="Le plus récent", section=section, published_at=timezone.now() - timedelta(hours=1)
+    )
+    make_article(title="Un brouillon secret", published=False)
+
+    response = client.get("/")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.index(newer.title) < content.index(older.title)
+    assert newer.standfirst.replace("’", "&#x27;") in content or newer.standfirst in content
+    assert "Économie" in content
+    assert "Un brouillon secret" not in content
+
+
+def test_home_shows_hero_images(client):
+    """Article cards show the hero image with its dimensions."""
+    make_article(hero_image=image_upload(width=300, height=200))
+    content = client.get("/").content.decode()
+    assert 'width="300" height="200"' in content
+    assert "/media/articles/" in content
+
+
+def test_section_page_lists_its_published_articles_paginated(client, settings):
+    """A section page lists only that section's published articles, a page at a time."""
+    settings.ARTICLES_PER_PAGE = 2
+    section = make_section(name="Diplomatie", description="Relations entre États.")
+    mine = [make_article(section=section, title=f"Diplomatie {i}") for i in range(3)]
+    make_article(title="Ailleurs")
+    make_article(section=section, title="Brouillon diplomatique", published=False)
+
+    first = client.get(section.get_absolute_url()).content.decode()
+    second = client.get(section.get_absolute_url() + "?page=2").content.decode()
+
+    assert "Relations entre États." in first
+    assert mine[0].title in first and mine[1].title in first
+    assert mine[2].title not in first and mine[2].title in second
+    assert "Ailleurs" not in first + second
+    assert "Brouillon diplomatique" not in first + second
+    assert "Page 1 sur 2" in first
+
+
+@pytest.mark.parametrize("page", ["abc", "999", "-1", "0", "1e9", "%00"])
+def test_section_page_tolerates_bad_page_numbers(client, page):
+    """Malformed or out-of-range page numbers give an ordinary page, not an error."""
+    section = make_section()
+    make_article(section=section)
+    response = client.get(section.get_absolute_url(), {"page": page})
+    assert response.status_code == 200
+
+
+def test_unknown_section_is_404_in_site_style(client):
+    """An unknown section answers 404 with the site's own page."""
+    response = client.get("/rubrique/inconnue/")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+
+
+def test_article_page_shows_everything_a_reader_needs(client):
+    """Headline, standfirst, hero image with caption and credit, byline, French
+    date, body with subheadings, and the newsletter box."""
+    article = make_article(
+        title="Astana et Bichkek resserrent leurs liens",
+        standfirst="Les deux présidents se sont retrouvés à Astana.",
+        body="<p>Premier paragraphe.</p><h2>Un objectif de 2 milliards</h2><p>Suite.</p>",
+        hero_image=image_upload(width=400, height=250),
+        hero_image_alt="Deux présidents se serrent la main",
+        hero_image_caption="Kassym-Jomart Tokaïev et Sadyr Japarov à Astana",
+        hero_image_credit="Photo : Rédaction",
+        published_at=datetime(2024, 4, 19, 16, 30, tzinfo=ZoneInfo("Asia/Almaty")),
+        authors=[make_author(name="Aïgerim Seitkali"), make_author(name="Claire Dubreuil")],
+    )
+
+    response = client.get(article.get_absolute_url())
+
+    content = response.content.decode()
+    assert "<h1>Astana et Bichkek resserrent leurs liens</h1>" in content
+    assert "Les deux présidents se sont retrouvés à Astana." in content
+    assert 'alt="Deux présidents se serrent la main"' in content
+    assert "Kassym-Jomart Tokaïev et Sadyr Japarov à Astana" in content
+    assert "Photo : Rédaction" in content
+    assert "Aïgerim Seitkali" in content and "Claire Dubreuil" in content
+    assert "19 avril 2024 à 16 h 30" in content
+    assert "<h2>Un objectif de 2 milliards</h2>" in content
+    assert "Pour rester informé des actualités de l’Asie centrale" in content
+    assert f'action="{reverse("newsletter:subscribe")}"' in content
+
+
+def test_first_of_the_month_is_written_as_an_ordinal(client):
+    """French dates write the first day of a month « 1er »."""
+    article = make_article(published_at=datetime(2025, 5, 1, 9, 5, tzinfo=ZoneInfo("Asia/Almaty")))
+    content = client.get(article.get_absolute_url()).content.decode()
+    assert "1er mai 2025 à 9 h 05" in content
+
+
+def test_home_query_count_does_not_grow_with_articles(client):
+    """The home page makes the same number of queries for 2 and 20 articles."""
+    for _ in range(2):
+        make_article(hero_image=image_upload())
+    few = count_queries(client, "/")
+    for _ in range(18):
+        make_article(authors=[make_author(), make_author()])
+    many = count_queries(client, "/")
+    assert few == many == 2  # navigation sections + articles with their sections
+
+
+def test_section_query_count_does_not_grow_with_articles(client):
+    """A section page's query count is constant in the number of articles."""
+    section = make_section()
+    make_article(section=section)
+    url = section.get_absolute_url()
+    few = count_queries(client, url)
+    for _ in range(30):
+        make_article(section=section)
+    many = count_queries(client, url)
+    assert few == many == 4  # navigation, section, count, articles with sections
+
+
+def test_article_query_count_does_not_grow_with_authors(client):
+    """An article page's query count does not depend on how many authors it has."""
+    article = make_article(authors=[make_author()])
+    few = count_queries(client, article.get_absolute_url())
+    article.authors.add(*[make_author() for _ in range(10)])
+    many = count_queries(client, article.get_absolute_url())
+    assert few == many == 3  # navigation, article with section, authors
+
+
+def test_navigation_is_cached_and_refreshed_when_a_section_changes(client):
+    """Sections in the menu cost no query once cached, and a renamed section shows at once."""
+    section = make_section(name="Culture")
+    client.get("/")
+    with CaptureQueriesContext(connection) as context:
+        client.get("/")
+    assert len(context.captured_queries) == 1  # only the articles
+    section.name = "Culture et société"
+    section.save()
+    assert "Culture et société" in client.get("/").content.decode()

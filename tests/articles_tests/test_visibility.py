@@ -1,0 +1,82 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from articles.models import Article
+from tests.factories import make_article, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_published_contains_only_published_articles_whose_time_has_come():
+    """published() keeps published articles dated now or earlier, nothing else."""
+    past = make_article(published_at=timezone.now() - timedelta(minutes=1))
+    make_article(published_at=timezone.now() + timedelta(minutes=5))
+    make_article(published=False)
+    make_article(published=False, published_at=timezone.now() - timedelta(days=1))
+
+    assert list(Article.objects.published()) == [past]
+
+
+def test_publishing_without_a_date_stamps_the_current_time():
+    """An article saved as published with no date is dated now, so it is public."""
+    article = make_article(published_at=None)
+    assert article.published_at is not None
+    assert article.published_at <= timezone.now()
+    assert article.is_public
+
+
+def test_draft_is_404_for_anonymous_readers(client):
+    """Draft articles are 404 for anonymous readers."""
+    draft = make_article(published=False)
+    assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_scheduled_article_is_404_until_its_time(client):
+    """An article published in the future is 404 until its publication time."""
+    scheduled = make_article(published_at=timezone.now() + timedelta(hours=2))
+    assert client.get(scheduled.get_absolute_url()).status_code == 404
+
+    Article.objects.filter(pk=scheduled.pk).update(
+        published_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert client.get(scheduled.get_absolute_url()).status_code == 200
+
+
+def test_past_article_is_public_and_cacheable(client):
+    """A published article is 200 for anyone and carries no no-cache header."""
+    article = make_article()
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    assert "no-cache" not in response.get("Cache-Control", "")
+    assert "Aperçu" not in response.content.decode()
+
+
+@pytest.mark.parametrize("published", [False, True])
+def test_staff_preview_drafts_and_scheduled_articles_uncached(client, published):
+    """Staff with the change permission preview drafts and scheduled articles,
+    marked as a preview, never cached and not indexed."""
+    future = timezone.now() + timedelta(days=1) if published else None
+    article = make_article(published=published, published_at=future)
+    client.force_login(make_user(perms=["articles.change_article"]))
+
+    response = client.get(article.get_absolute_url())
+
+    assert response.status_code == 200
+    assert "Aperçu" in response.content.decode()
+    assert "no-cache" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
+    assert response["X-Robots-Tag"] == "noindex"
+
+
+def test_staff_without_change_permission_cannot_preview(client):
+    """Being staff is not enough: previewing needs the change permission."""
+    draft = make_article(published=False)
+    client.force_login(make_user(perms=[]))
+    assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_unknown_article_is_404_even_for_staff(admin_client):
+    """An address that names no article is 404 for everyone."""
+    assert admin_client.get("/article/n-existe-pas/").status_code == 404

@@ -1,0 +1,200 @@
+import re
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from django.core import mail, signing
+from django.urls import reverse
+from django.utils import timezone
+
+from newsletter.models import Subscriber
+from tests.factories import make_article, make_subscriber
+
+pytestmark = pytest.mark.django_db
+SUBSCRIBE = reverse("newsletter:subscribe")
+
+
+def link_in(text, name):
+    path = reverse(f"newsletter:{name}", args=["TOKEN"]).replace("TOKEN/", "")
+    return re.search(rf"http://testserver({re.escape(path)}[^\s\"<]+)", text).group(1)
+
+
+def test_signup_from_an_article_creates_a_pending_subscriber_and_sends_the_link(client):
+    """The form under an article creates a pending subscriber, records the page, and
+    mails a confirmation link."""
+    article = make_article()
+    response = client.post(
+        SUBSCRIBE, {"email": "  Amina@Exemple.KZ ", "source": article.get_absolute_url()}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("newsletter:subscribe-done")
+    subscriber = Subscriber.objects.get()
+    assert subscriber.email == "Amina@exemple.kz"
+    assert subscriber.status == Subscriber.Status.PENDING
+    assert subscriber.source == article.get_absolute_url()
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["Amina@exemple.kz"]
+    assert "Confirmez votre inscription" in message.subject
+    html = message.alternatives[0][0]
+    assert link_in(message.body, "confirm") == link_in(html, "confirm")
+
+
+def test_following_the_link_then_the_button_confirms(client):
+    """Opening the link shows a button and changes nothing; posting it confirms."""
+    client.post(SUBSCRIBE, {"email": "bakyt@exemple.kg"})
+    confirm_path = link_in(mail.outbox[0].body, "confirm")
+
+    page = client.get(confirm_path)
+    assert page.status_code == 200
+    assert "Je confirme mon inscription" in page.content.decode()
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+
+    done = client.post(confirm_path)
+    assert done.status_code == 200
+    assert "Inscription confirmée" in done.content.decode()
+    subscriber = Subscriber.objects.get()
+    assert subscriber.status == Subscriber.Status.CONFIRMED
+    assert subscriber.confirmed_at is not None
+
+
+def test_tampered_confirmation_link_is_refused_and_changes_nothing(client):
+    """A modified token gets a page that says so and offers a new link."""
+    client.post(SUBSCRIBE, {"email": "bakyt@exemple.kg"})
+    confirm_path = link_in(mail.outbox[0].body, "confirm")
+    tampered = confirm_path[:-3] + ("AAA" if not confirm_path.endswith("AAA/") else "BBB") + "/"
+
+    for method in (client.get, client.post):
+        response = method(tampered)
+        assert response.status_code == 400
+        assert "Ce lien n’est pas valide" in response.content.decode()
+        assert reverse("newsletter:subscribe") in response.content.decode()
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+
+
+@pytest.mark.parametrize("token", ["x", "a" * 2000, "..", "%00", "a:b:c"])
+def test_malformed_tokens_never_error(client, token):
+    """Any token, however malformed, gives the invalid-link page."""
+    for name in ("confirm", "unsubscribe"):
+        response = client.post(reverse(f"newsletter:{name}", args=[token]))
+        assert response.status_code == 400
+
+
+def test_expired_confirmation_link_is_refused(client, monkeypatch):
+    """A confirmation link older than seven days no longer confirms."""
+    subscriber = make_subscriber()
+    token = subscriber.make_token("confirm")
+    later = timezone.now() + timedelta(days=8)
+    monkeypatch.setattr(signing.time, "time", lambda: later.timestamp())
+    response = client.post(reverse("newsletter:confirm", args=[token]))
+    assert response.status_code == 400
+    assert "expiré" in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.PENDING
+
+
+def test_confirmation_token_does_not_unsubscribe(client):
+    """Each link does only its own job: a confirmation token is no unsubscribe token."""
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    response = client.post(
+        reverse("newsletter:unsubscribe", args=[subscriber.make_token("confirm")])
+    )
+    assert response.status_code == 400
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["pas-une-adresse", "a@", "@b.fr", "a b@c.fr", "<script>@x.fr", "a@b", "x" * 250 + "@a.fr"],
+)
+def test_invalid_address_gets_a_message_next_to_the_field(client, email):
+    """An invalid address is answered 400 with a French message by the field; nothing stored."""
+    response = client.post(SUBSCRIBE, {"email": email})
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert 'id="email-error"' in content
+    assert "adresse" in content.split('id="email-error"')[1][:200]
+    assert not Subscriber.objects.exists()
+    assert mail.outbox == []
+
+
+def test_empty_form_asks_for_an_address(client):
+    """Posting nothing asks for an address."""
+    response = client.post(SUBSCRIBE, {})
+    assert response.status_code == 400
+    assert "Indiquez votre adresse e-mail." in response.content.decode()
+
+
+@pytest.mark.parametrize("status", [Subscriber.Status.PENDING, Subscriber.Status.CONFIRMED])
+def test_known_address_gets_the_same_answer_as_a_new_one(client, status):
+    """Nobody can probe who subscribes: a known address gets the same answer as a new one."""
+    make_subscriber(email="connue@exemple.fr", status=status)
+    new = client.post(SUBSCRIBE, {"email": "nouvelle@exemple.fr"})
+    known = client.post(SUBSCRIBE, {"email": "CONNUE@exemple.fr"})
+    assert (new.status_code, new["Location"]) == (known.status_code, known["Location"])
+    assert Subscriber.objects.with_email("connue@exemple.fr").count() == 1
+
+
+def test_confirmed_address_is_not_mailed_again(client):
+    """A confirmed subscriber who signs up again gets no new email."""
+    make_subscriber(email="fidele@exemple.fr", status=Subscriber.Status.CONFIRMED)
+    client.post(SUBSCRIBE, {"email": "fidele@exemple.fr"})
+    assert mail.outbox == []
+
+
+def test_unsubscribe_link_unsubscribes_after_the_button(client):
+    """The unsubscribe link shows a button; posting it unsubscribes."""
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    url = reverse("newsletter:unsubscribe", args=[subscriber.make_token("unsubscribe")])
+    assert "Me désinscrire" in client.get(url).content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.CONFIRMED
+
+    response = client.post(url)
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
+    assert subscriber.unsubscribed_at is not None
+
+
+def test_foreign_source_is_not_recorded(client):
+    """Only paths on this site are recorded as the signup's source."""
+    client.post(SUBSCRIBE, {"email": "a@exemple.fr", "source": "https://evil.example/"})
+    client.post(SUBSCRIBE, {"email": "b@exemple.fr", "source": "//evil.example/x"})
+    assert set(Subscriber.objects.values_list("source", flat=True)) == {""}
+
+
+def test_newsletter_page_shows_the_form(client):
+    """/newsletter/ shows the signup form on its own page."""
+    response = client.get(SUBSCRIBE)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Pour rester informé des actualités de l’Asie centrale" in content
+    assert 'name="email"' in content
+
+
+def test_confirmation_email_goes_through_a_real_smtp_server(client, smtp_server):
+    """Over SMTP, the confirmation arrives with text and HTML parts and a working link."""
+    client.post(SUBSCRIBE, {"email": "dinara@exemple.uz"})
+
+    assert len(smtp_server) == 1
+    envelope = smtp_server[0]
+    assert envelope.rcpt_tos == ["dinara@exemple.uz"]
+    message = message_from_bytes(envelope.content, policy=policy.default)
+    assert "Confirmez votre inscription" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Confirmer mon inscription" in html
+    client.post(link_in(text, "confirm"))
+    assert Subscriber.objects.get().status == Subscriber.Status.CONFIRMED
+
+
+def test_signup_still_answers_when_the_mail_server_is_down(client, settings):
+    """If mail cannot be sent, the reader still gets the normal answer, and may ask again."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    response = client.post(SUBSCRIBE, {"email": "panne@exemple.fr"})
+    assert response.status_code == 302
+    assert Subscriber.objects.get().confirmation_sent_at is None
