@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
@@ -9,6 +11,23 @@ from .fields import RichTextField, SafeImageField
 from .sanitizer import html_to_text
 
 NAVIGATION_CACHE_KEY = "articles:navigation"
+
+
+def stamped_by(verbose_name, editable=False):
+    """A reference to the staff member who did something; kept if they leave."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=editable,
+        related_name="+",
+    )
+
+
+def new_preview_token():
+    return secrets.token_urlsafe(32)
 
 
 class SectionQuerySet(models.QuerySet):
@@ -110,6 +129,7 @@ class ArticleQuerySet(models.QuerySet):
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
+        REVIEW = "review", _("En relecture")
         PUBLISHED = "published", _("Publié")
 
     title = models.CharField(_("titre"), max_length=200)
@@ -170,6 +190,10 @@ class Article(models.Model):
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    created_by = stamped_by(_("créé par"))
+    updated_by = stamped_by(_("modifié par"))
+    # Incremented by every save: a form that loaded an older version is stale.
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -180,6 +204,9 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_public_idx"),
         ]
+        permissions = [
+            ("publish_article", _("Peut publier, programmer et dépublier les articles")),
+        ]
 
     def __str__(self):
         return self.title
@@ -187,10 +214,115 @@ class Article(models.Model):
     def save(self, *args, **kwargs):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
+        self.version += 1
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+        previous = None
+        if self.pk:
+            previous = Article.objects.filter(pk=self.pk).values("slug", "status").first()
         super().save(*args, **kwargs)
+        if previous and previous["slug"] != self.slug:
+            self._keep_old_address(previous)
 
     def get_absolute_url(self):
         return reverse("articles:article-detail", args=[self.slug])
+
+    def _keep_old_address(self, previous):
+        # Readers and search engines may hold the old address of a published
+        # article: it keeps working, as a permanent redirect.
+        ArticleRedirect.objects.filter(old_slug=self.slug).delete()
+        if previous["status"] == self.Status.PUBLISHED:
+            ArticleRedirect.objects.update_or_create(
+                old_slug=previous["slug"], defaults={"article": self}
+            )
+
+    def is_owned_by(self, user):
+        """Whether ``user`` created this article or signs it."""
+        if not user.is_authenticated:
+            return False
+        if self.created_by_id == user.pk:
+            return True
+        return self.pk is not None and self.authors.filter(user=user).exists()
+
+    def can_be_edited_by(self, user):
+        """Editors edit everything; journalists edit only the drafts they own."""
+        if user.has_perm("articles.publish_article"):
+            return True
+        if not user.has_perm("articles.change_article"):
+            return False
+        return self.status == self.Status.DRAFT and self.is_owned_by(user)
+
+    def can_be_deleted_by(self, user):
+        if user.has_perm("articles.publish_article") and user.has_perm("articles.delete_article"):
+            return True
+        return (
+            user.has_perm("articles.delete_article")
+            and self.status == self.Status.DRAFT
+            and self.is_owned_by(user)
+        )
+
+    def publication_problems(self, authors=None, has_hero_image=None):
+        """What is missing before this article can be published, by field, in
+        French. A form passes the bylines and image it is about to save."""
+        problems = {}
+        if not self.title.strip():
+            problems["title"] = _("Le titre est obligatoire pour publier.")
+        if not self.standfirst.strip():
+            problems["standfirst"] = _("Le chapô est obligatoire pour publier.")
+        if self.section_id is None:
+            problems["section"] = _("Choisissez une rubrique avant de publier.")
+        if authors is None:
+            authors = list(self.authors.all()) if self.pk else []
+        if not authors:
+            problems["authors"] = _("Ajoutez au moins une signature avant de publier.")
+        if has_hero_image is None:
+            has_hero_image = bool(self.hero_image)
+        if has_hero_image and not self.hero_image_alt.strip():
+            problems["hero_image_alt"] = _(
+                "Décrivez l’image principale (texte alternatif) avant de publier."
+            )
+        return problems
+
+    @property
+    def is_scheduled(self):
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > timezone.now()
+        )
+
+    def snapshot(self):
+        """The article's editable content, as stored in a revision."""
+        return {
+            "title": self.title,
+            "slug": self.slug,
+            "standfirst": self.standfirst,
+            "body": self.body,
+            "hero_image": self.hero_image.name or "",
+            "hero_image_alt": self.hero_image_alt,
+            "hero_image_caption": self.hero_image_caption,
+            "hero_image_credit": self.hero_image_credit,
+            "section": self.section_id,
+            "authors": sorted(self.authors.values_list("pk", flat=True)) if self.pk else [],
+            "status": self.status,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+        }
+
+    def record_revision(self, user, note=""):
+        """Keep a revision of the article as it now stands (after its bylines are
+        saved). Returns it."""
+        data = self.snapshot()
+        last = self.revisions.order_by("-created_at", "-pk").first()
+        changed = [
+            key for key, value in data.items() if last is None or last.data.get(key) != value
+        ]
+        return self.revisions.create(
+            created_by=user if user and user.is_authenticated else None,
+            version=self.version,
+            data=data,
+            changed_fields=changed,
+            note=note,
+        )
 
     @property
     def is_public(self):
@@ -202,3 +334,107 @@ class Article(models.Model):
 
     def body_text(self):
         return html_to_text(self.body)
+
+
+class ArticleRevision(models.Model):
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="revisions"
+    )
+    created_at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    created_by = stamped_by(_("par"), editable=True)
+    version = models.PositiveIntegerField(_("version"))
+    data = models.JSONField(_("contenu"))
+    changed_fields = models.JSONField(_("champs modifiés"), default=list)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("version d’article")
+        verbose_name_plural = _("versions d’article")
+
+    def __str__(self):
+        return f"{self.article} — v{self.version}"
+
+
+class ArticleRedirect(models.Model):
+    """An old address of a published article, answered with a permanent redirect."""
+
+    old_slug = models.SlugField(_("ancien identifiant"), max_length=200, unique=True)
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="redirects"
+    )
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("redirection")
+        verbose_name_plural = _("redirections")
+
+    def __str__(self):
+        return f"{self.old_slug} → {self.article.slug}"
+
+
+class Correction(models.Model):
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="corrections"
+    )
+    text = models.TextField(
+        _("correction"),
+        help_text=_("Ce qui était faux et ce qui a été corrigé, tel que les lecteurs le liront."),
+    )
+    corrected_at = models.DateTimeField(_("date de la correction"), default=timezone.now)
+    created_by = stamped_by(_("par"))
+
+    class Meta:
+        ordering = ["-corrected_at", "-pk"]
+        verbose_name = _("correction")
+        verbose_name_plural = _("corrections")
+
+    def __str__(self):
+        return _("Correction du %(date)s") % {
+            "date": f"{timezone.localtime(self.corrected_at):%d/%m/%Y}"
+        }
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # A correction changes the article: readers and feeds see a new modification date.
+        Article.objects.filter(pk=self.article_id).update(updated_at=timezone.now())
+
+
+class PreviewLinkQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class PreviewLink(models.Model):
+    """A secret address that shows an unpublished article to someone without an
+    account (a source, a translator)."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="preview_links"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_preview_token, editable=False)
+    recipient = models.CharField(
+        _("pour qui"),
+        max_length=150,
+        help_text=_("La personne à qui vous envoyez ce lien (une source, un traducteur…)."),
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    created_by = stamped_by(_("créé par"))
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True, editable=False)
+
+    objects = PreviewLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("lien d’aperçu")
+        verbose_name_plural = _("liens d’aperçu")
+
+    def __str__(self):
+        return _("Lien d’aperçu de « %(title)s »") % {"title": self.article}
+
+    def get_absolute_url(self):
+        return reverse("articles:shared-preview", args=[self.token])
+
+    def revoke(self):
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])

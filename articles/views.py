@@ -4,14 +4,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .images import check_size, normalize_upload
-from .models import Article, Section
+from .models import Article, ArticleRedirect, PreviewLink, Section
 
 HOME_ARTICLE_COUNT = 13
 
@@ -34,28 +34,61 @@ def can_preview(user):
     return user.is_active and user.is_staff and user.has_perm("articles.change_article")
 
 
-@require_GET
-def article_detail(request, slug):
-    """A published article; staff who may change articles also see drafts and
-    scheduled articles, marked as previews and never cached."""
-    articles = Article.objects.select_related("section").prefetch_related("authors")
-    preview = False
-    try:
-        article = articles.published().get(slug=slug)
-    except Article.DoesNotExist:
-        if not can_preview(request.user):
-            raise Http404(_("Aucun article ne correspond à cette adresse.")) from None
-        article = get_object_or_404(articles, slug=slug)
-        preview = True
+def render_article(request, article, preview=None):
+    """The article page. ``preview`` is None for readers, "staff" for the
+    newsroom, "shared" for a shareable preview link."""
     response = render(
         request,
         "articles/article_detail.html",
-        {"article": article, "preview": preview, "now": timezone.now()},
+        {"article": article, "preview": preview, "corrections": article.corrections.all()},
     )
     if preview:
         add_never_cache_headers(response)
-        response["X-Robots-Tag"] = "noindex"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def render_article_preview(request, article):
+    return render_article(request, article, preview="staff")
+
+
+@require_GET
+def article_detail(request, slug):
+    """A published article. An old address of a published article redirects
+    permanently; staff who may change articles also see drafts and scheduled
+    articles, as previews."""
+    articles = Article.objects.select_related("section").prefetch_related("authors")
+    try:
+        article = articles.published().get(slug=slug)
+    except Article.DoesNotExist:
+        moved = (
+            ArticleRedirect.objects.filter(old_slug=slug, article__in=Article.objects.published())
+            .select_related("article")
+            .first()
+        )
+        if moved is not None:
+            return redirect(moved.article, permanent=True)
+        if not can_preview(request.user):
+            raise Http404(_("Aucun article ne correspond à cette adresse.")) from None
+        return render_article_preview(request, get_object_or_404(articles, slug=slug))
+    return render_article(request, article)
+
+
+@require_GET
+def shared_preview(request, token):
+    """An unpublished article shown to someone without an account, through a
+    secret link an editor can revoke. Once the article is public, the link
+    leads to the public page."""
+    link = PreviewLink.objects.filter(token=token[:64]).select_related("article__section").first()
+    if link is None or link.revoked_at is not None:
+        response = render(request, "articles/preview_link_invalid.html", status=404)
+        add_never_cache_headers(response)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+    if link.article.is_public:
+        return redirect(link.article)
+    return render_article(request, link.article, preview="shared")
 
 
 @login_required

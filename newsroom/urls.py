@@ -4,7 +4,10 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
 
+from . import views
+
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("newsletter/", include("newsletter.urls")),
     path("", include("articles.urls")),

@@ -1,6 +1,7 @@
 """Site-wide views: error pages."""
 
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.csrf import requires_csrf_token
 
 
@@ -20,3 +21,7 @@ def server_error(request):
 
 def csrf_failure(request, reason=""):
     return render(request, "403_csrf.html", status=403)
+
+
+def favicon(request):
+    return redirect(static("images/favicon.svg"), permanent=True)

@@ -85,3 +85,53 @@ def make_user(*, staff=True, superuser=False, perms=(), **fields):
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
     return user
+
+
+def admin_article_data(article=None, **overrides):
+    """The POST data of the admin article form, as a browser would send it:
+    from ``article`` when given (with the version it was loaded at)."""
+    data = {
+        "title": "Un nouvel article",
+        "slug": "un-nouvel-article",
+        "standfirst": "Le chapô.",
+        "body": "<h2>Intertitre</h2><p>Texte</p>",
+        "hero_image_alt": "",
+        "hero_image_caption": "",
+        "hero_image_credit": "",
+        "section": "",
+        "authors": [],
+        "status": Article.Status.DRAFT,
+        "published_at_0": "",
+        "published_at_1": "",
+        "loaded_version": "",
+    }
+    if article is not None:
+        local = timezone.localtime(article.published_at) if article.published_at else None
+        data.update(
+            {
+                "title": article.title,
+                "slug": article.slug,
+                "standfirst": article.standfirst,
+                "body": article.body,
+                "hero_image_alt": article.hero_image_alt,
+                "hero_image_caption": article.hero_image_caption,
+                "hero_image_credit": article.hero_image_credit,
+                "section": article.section_id,
+                "authors": list(article.authors.values_list("pk", flat=True)),
+                "status": article.status,
+                "published_at_0": f"{local:%d/%m/%Y}" if local else "",
+                "published_at_1": f"{local:%H:%M:%S}" if local else "",
+                "loaded_version": article.version,
+            }
+        )
+    for prefix in ("preview_links", "corrections"):
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
+    data.update(overrides)
+    return data

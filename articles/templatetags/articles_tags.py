@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 register = template.Library()
+UPDATE_NOTICE_AFTER = timedelta(minutes=15)
 
 
 def _local(value):
@@ -35,3 +38,12 @@ def french_datetime(value):
         "hour": value.hour,
         "minute": f"{value.minute:02d}",
     }
+
+
+@register.filter
+def was_updated(article):
+    """Whether to tell readers the article changed after publication (a quick fix
+    in the first minutes does not count)."""
+    if not article.published_at or not article.updated_at:
+        return False
+    return article.updated_at - article.published_at > UPDATE_NOTICE_AFTER

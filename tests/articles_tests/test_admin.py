@@ -4,7 +4,13 @@ from django.urls import reverse
 
 from articles.models import Article, Section
 from newsletter.models import Subscriber
-from tests.factories import image_bytes, make_article, make_author, make_section
+from tests.factories import (
+    admin_article_data,
+    image_bytes,
+    make_article,
+    make_author,
+    make_section,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +54,7 @@ def test_article_changelist_has_columns_filters_and_search(admin_client):
     url = reverse("admin:articles_article_changelist")
 
     content = admin_client.get(url).content.decode()
-    for column in ("Titre", "Rubrique", "Statut", "Date de publication"):
+    for column in ("Titre", "Rubrique", "Statut", "Publication", "Signatures"):
         assert column in content
     searched = admin_client.get(url, {"q": "Rogun"}).content.decode()
     assert "Le barrage de Rogun" in searched and "Le cinéma kirghiz" not in searched
@@ -57,22 +63,9 @@ def test_article_changelist_has_columns_filters_and_search(admin_client):
 
 
 def _article_form(section, author, **overrides):
-    data = {
-        "title": "Un nouvel article",
-        "slug": "un-nouvel-article",
-        "standfirst": "Le chapô.",
-        "body": "<h2>Intertitre</h2><p>Texte</p>",
-        "hero_image_alt": "",
-        "hero_image_caption": "",
-        "hero_image_credit": "",
-        "section": section.pk,
-        "authors": [author.pk],
-        "status": Article.Status.PUBLISHED,
-        "published_at_0": "",
-        "published_at_1": "",
-    }
-    data.update(overrides)
-    return data
+    return admin_article_data(
+        section=section.pk, authors=[author.pk], status=Article.Status.PUBLISHED, **overrides
+    )
 
 
 def test_admin_creates_an_article_with_image_and_sanitised_body(admin_client):

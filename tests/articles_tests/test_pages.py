@@ -152,7 +152,7 @@ def test_article_query_count_does_not_grow_with_authors(client):
     few = count_queries(client, article.get_absolute_url())
     article.authors.add(*[make_author() for _ in range(10)])
     many = count_queries(client, article.get_absolute_url())
-    assert few == many == 3  # navigation, article with section, authors
+    assert few == many == 4  # navigation, article with section, authors, corrections
 
 
 def test_navigation_is_cached_and_refreshed_when_a_section_changes(client):

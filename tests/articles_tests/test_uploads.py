@@ -147,3 +147,56 @@ def test_editor_upload_is_for_staff_who_write_articles(client):
 def test_editor_upload_refuses_get(writer_client):
     """The upload address only accepts POST."""
     assert writer_client.get(URL).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("image_format", "extension"), [("PNG", "png"), ("WEBP", "webp"), ("GIF", "gif")]
+)
+def test_hero_image_accepts_png_webp_and_gif(admin_client, image_format, extension):
+    """The hero image field takes PNG, WebP and GIF, stored under their real extension."""
+    from articles.models import Article
+    from tests.factories import admin_article_data, make_author, make_section
+
+    upload = SimpleUploadedFile("image.bin", image_bytes(64, 48, image_format))
+    data = admin_article_data(
+        section=make_section().pk, authors=[make_author().pk], hero_image=upload
+    )
+    response = admin_client.post(reverse("admin:articles_article_add"), data)
+    assert response.status_code == 302
+    assert Article.objects.get().hero_image.name.endswith(f"image.{extension}")
+
+
+def test_hero_image_refuses_decompression_bombs(admin_client, settings):
+    """A hero image over the pixel limit is refused with a message; nothing is saved."""
+    from articles.models import Article
+    from tests.factories import admin_article_data, make_author, make_section
+
+    settings.IMAGE_UPLOAD_MAX_PIXELS = 1_000_000
+    buffer = io.BytesIO()
+    Image.new("1", (4000, 4000)).save(buffer, "PNG")
+    data = admin_article_data(
+        section=make_section().pk,
+        authors=[make_author().pk],
+        hero_image=SimpleUploadedFile("bomb.png", buffer.getvalue()),
+    )
+    before = stored_files()
+    response = admin_client.post(reverse("admin:articles_article_add"), data)
+    assert response.status_code == 200
+    assert "L’image est trop grande" in response.content.decode()
+    assert not Article.objects.exists()
+    assert stored_files() == before
+
+
+def test_editor_toolbar_is_limited_to_what_journalists_need(settings):
+    """No raw HTML source editing, no styles or colours; captioned images and
+    cleaned pasting are on."""
+    config = settings.CKEDITOR_CONFIGS["default"]
+    buttons = {button for group in config["toolbar_Newsroom"] for button in group}
+    assert "Source" not in buttons and "TextColor" not in buttons and "Styles" not in buttons
+    assert {"Bold", "Italic", "Link", "NumberedList", "BulletedList", "Blockquote", "Image"} <= (
+        buttons
+    )
+    assert config["format_tags"] == "p;h2;h3"
+    assert "sourcearea" in config["removePlugins"]
+    assert "image2" in config["extraPlugins"]
+    assert config["pasteFromWordRemoveFontStyles"] is True

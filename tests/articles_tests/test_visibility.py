@@ -67,7 +67,7 @@ def test_staff_preview_drafts_and_scheduled_articles_uncached(client, published)
     assert "Aperçu" in response.content.decode()
     assert "no-cache" in response["Cache-Control"]
     assert "private" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
-    assert response["X-Robots-Tag"] == "noindex"
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
 
 
 def test_staff_without_change_permission_cannot_preview(client):

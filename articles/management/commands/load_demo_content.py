@@ -9,9 +9,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter
 
 from articles.models import Article, Author, Section
@@ -19,9 +21,13 @@ from articles.models import Article, Author, Section
 CONTENT_FILE = Path(__file__).with_name("demo_content.toml")
 IMAGE_SIZE = (1600, 1000)
 
-# Development accounts: (username, password, superuser). Never created when DEBUG is
-# off and the development settings are not in use.
-DEMO_ACCOUNTS = [("admin", "admin-demo", True)]
+# Development accounts: username, password, superuser, group, byline. Created only
+# with the development settings (or DEBUG on).
+DEMO_ACCOUNTS = [
+    ("admin", "admin-demo", True, None, None),
+    ("editrice", "editrice-demo", False, "Editor", "claire-dubreuil"),
+    ("journaliste", "journaliste-demo", False, "Journalist", "aigerim-seitkali"),
+]
 
 
 class Command(BaseCommand):
@@ -90,6 +96,10 @@ class Command(BaseCommand):
             )
             article.save()
             article.authors.set([authors[slug] for slug in data["authors"]])
+            # As if written just before publication and not touched since.
+            Article.objects.filter(pk=article.pk).update(
+                created_at=article.published_at, updated_at=article.published_at
+            )
             created["articles"] += 1
         return created
 
@@ -98,18 +108,19 @@ class Command(BaseCommand):
             raise CommandError("Les comptes de démonstration ne sont créés qu’en développement.")
         User = get_user_model()
         self.stdout.write("\nComptes de démonstration (développement seulement) :")
-        for username, password, superuser in DEMO_ACCOUNTS:
+        for username, password, superuser, group, byline in DEMO_ACCOUNTS:
             user, is_new = User.objects.get_or_create(
                 username=username, defaults={"is_staff": True, "is_superuser": superuser}
             )
             if is_new:
                 user.set_password(password)
                 user.save()
-                self.stdout.write(f"  {username} / {password}")
-            else:
-                self.stdout.write(
-                    f"  {username} / {password} (compte existant : mot de passe inchangé)"
-                )
+                if group:
+                    user.groups.add(Group.objects.get(name=group))
+                Author.objects.filter(slug=byline, user__isnull=True).update(user=user)
+            role = _("super-utilisateur") if superuser else group
+            state = "" if is_new else _(" (compte existant : mot de passe inchangé)")
+            self.stdout.write(f"  {username} / {password} — {role}{state}")
 
 
 def draw_image(seed: str, palette=None) -> bytes:

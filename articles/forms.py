@@ -1,0 +1,113 @@
+import copy
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Article, Correction, PreviewLink
+from .templatetags.articles_tags import french_datetime
+
+
+class ArticleAdminForm(forms.ModelForm):
+    """The article form of the admin. Refuses a stale copy (someone saved the
+    article since this form was loaded) and an incomplete article being published."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Article
+        fields = [
+            "title", "slug", "standfirst", "body", "hero_image", "hero_image_alt",
+            "hero_image_caption", "hero_image_credit", "section", "authors", "status",
+            "published_at",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk:
+            self._refuse_stale_copy(cleaned_data.get("loaded_version"))
+        if cleaned_data.get("status") == Article.Status.PUBLISHED:
+            self._check_publishable(cleaned_data)
+        return cleaned_data
+
+    def _refuse_stale_copy(self, loaded_version):
+        # The admin saves inside a transaction: the row lock taken here holds until
+        # this save commits, so two saves of the same version cannot both pass.
+        current = (
+            Article.objects.select_for_update(of=("self",))
+            .select_related("updated_by")
+            .only("version", "updated_at", "updated_by__username")
+            .get(pk=self.instance.pk)
+        )
+        if loaded_version == current.version:
+            return
+        who = current.updated_by.get_username() if current.updated_by else _("quelqu’un")
+        changes_url = reverse("admin:articles_article_revisions", args=[self.instance.pk])
+        if loaded_version is not None:
+            changes_url += f"?depuis={loaded_version}"
+        raise ValidationError(
+            format_html(
+                '{} <a href="{}" target="_blank" rel="noopener">{}</a> {}',
+                _(
+                    "Cet article a été modifié par %(who)s le %(when)s, pendant que vous "
+                    "l’éditiez. Pour ne rien écraser, votre version n’a pas été "
+                    "enregistrée ; vos modifications sont toujours dans ce formulaire."
+                )
+                % {
+                    "who": who,
+                    "when": french_datetime(current.updated_at),
+                },
+                changes_url,
+                _("Voir ce qui a changé"),
+                _(
+                    "puis rechargez l’article et reportez-y vos modifications "
+                    "(copiez-les d’abord)."
+                ),
+            ),
+            code="stale",
+        )
+
+    def _check_publishable(self, cleaned_data):
+        candidate = copy.copy(self.instance)
+        for name in ("title", "standfirst", "hero_image_alt"):
+            setattr(candidate, name, cleaned_data.get(name) or "")
+        section = cleaned_data.get("section")
+        candidate.section_id = section.pk if section else None
+        authors = cleaned_data.get("authors")
+        problems = candidate.publication_problems(
+            authors=list(authors) if authors is not None else [],
+            has_hero_image=bool(cleaned_data.get("hero_image")),
+        )
+        for field, message in problems.items():
+            if field in self.fields:
+                self.add_error(field, message)
+            else:
+                self.add_error(None, message)
+
+
+class PreviewLinkForm(forms.ModelForm):
+    revoke = forms.BooleanField(label=gettext_lazy("Révoquer"), required=False)
+
+    class Meta:
+        model = PreviewLink
+        fields = ["recipient"]
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("revoke") and self.instance.revoked_at is None:
+            self.instance.revoked_at = timezone.now()
+        return super().save(commit=commit)
+
+
+class CorrectionForm(forms.ModelForm):
+    class Meta:
+        model = Correction
+        fields = ["corrected_at", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 2, "cols": 60})}

@@ -1,0 +1,65 @@
+"""The newsroom's two roles, as groups with their permissions."""
+
+from django.db import migrations
+
+JOURNALIST = {
+    "articles": [
+        "add_article", "change_article", "view_article", "delete_article",
+        "view_section", "view_author", "add_author",
+        "view_articlerevision",
+        "add_previewlink", "change_previewlink", "view_previewlink",
+        "view_correction",
+    ],
+}  # fmt: skip
+EDITOR = {
+    "articles": [
+        "add_article", "change_article", "view_article", "delete_article", "publish_article",
+        "add_section", "change_section", "view_section",
+        "add_author", "change_author", "view_author",
+        "view_articlerevision",
+        "view_articleredirect", "delete_articleredirect",
+        "add_correction", "change_correction", "view_correction", "delete_correction",
+        "add_previewlink", "change_previewlink", "view_previewlink", "delete_previewlink",
+    ],
+    "newsletter": ["view_subscriber", "change_subscriber"],
+}  # fmt: skip
+ROLES = {"Journalist": JOURNALIST, "Editor": EDITOR}
+
+
+def create_roles(apps, schema_editor):
+    # Permissions are normally created after all migrations; create them now so
+    # the groups can hold them on a fresh database.
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, grants in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        for app_label, codenames in grants.items():
+            permissions = Permission.objects.filter(
+                content_type__app_label=app_label, codename__in=codenames
+            )
+            missing = set(codenames) - set(permissions.values_list("codename", flat=True))
+            if missing:
+                raise RuntimeError(f"Unknown permissions for {name}: {sorted(missing)}")
+            group.permissions.add(*permissions)
+
+
+def remove_roles(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=ROLES).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("articles", "0002_editorial_workflow"),
+        ("newsletter", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(create_roles, remove_roles)]

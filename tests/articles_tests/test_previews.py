@@ -1,0 +1,112 @@
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from articles.models import Article, PreviewLink
+from tests.factories import admin_article_data, make_article, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_preview_from_the_admin(admin_client):
+    """The admin's « Aperçu » shows any article as readers will see it, marked,
+    uncached and not indexed."""
+    article = make_article(published=False, title="Brouillon en cours")
+    response = admin_client.get(reverse("admin:articles_article_preview", args=[article.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Brouillon en cours" in content and "Aperçu" in content
+    assert '<meta name="robots" content="noindex, nofollow">' in content
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_admin_preview_is_for_staff_only(client):
+    """Visitors without an account are sent to the login page."""
+    article = make_article(published=False)
+    response = client.get(reverse("admin:articles_article_preview", args=[article.pk]))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def _create_link(admin_client, article, recipient="Traductrice"):
+    data = admin_article_data(article)
+    data.update({"preview_links-TOTAL_FORMS": "1", "preview_links-0-recipient": recipient})
+    response = admin_client.post(reverse("admin:articles_article_change", args=[article.pk]), data)
+    assert response.status_code == 302
+    return PreviewLink.objects.get(article=article, recipient=recipient)
+
+
+def test_shareable_link_shows_the_draft_to_someone_without_an_account(admin_client, client):
+    """A preview link created in the admin shows the draft to anyone who has it,
+    marked confidential, uncached, not indexed, and sending no referrer."""
+    article = make_article(published=False, title="Enquête à paraître")
+    link = _create_link(admin_client, article)
+    assert len(link.token) >= 40
+
+    response = client.get(link.get_absolute_url())
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Enquête à paraître" in content and "Aperçu confidentiel" in content
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-cache" in response["Cache-Control"]
+    change_page = admin_client.get(reverse("admin:articles_article_change", args=[article.pk]))
+    assert settings.SITE_URL + link.get_absolute_url() in change_page.content.decode()
+
+
+def test_revoked_link_stops_working(admin_client, client):
+    """An editor revokes the link; it then shows a page saying so, without the article."""
+    article = make_article(published=False, title="Enquête à paraître")
+    link = _create_link(admin_client, article)
+    article.refresh_from_db()
+    data = admin_article_data(article)
+    data.update(
+        {
+            "preview_links-TOTAL_FORMS": "1",
+            "preview_links-INITIAL_FORMS": "1",
+            "preview_links-0-id": link.pk,
+            "preview_links-0-article": article.pk,
+            "preview_links-0-recipient": link.recipient,
+            "preview_links-0-revoke": "on",
+        }
+    )
+    admin_client.post(reverse("admin:articles_article_change", args=[article.pk]), data)
+
+    link.refresh_from_db()
+    assert link.revoked_at is not None
+    response = client.get(link.get_absolute_url())
+    assert response.status_code == 404
+    content = response.content.decode()
+    assert "ne fonctionne plus" in content and "Enquête à paraître" not in content
+
+
+def test_link_leads_to_the_public_page_once_published(client):
+    """After publication the preview link redirects to the public article."""
+    article = make_article(published=False)
+    link = PreviewLink.objects.create(article=article, recipient="Source")
+    article.status = Article.Status.PUBLISHED
+    article.save()
+    response = client.get(link.get_absolute_url())
+    assert response.status_code == 302
+    assert response["Location"] == article.get_absolute_url()
+
+
+@pytest.mark.parametrize("token", ["inconnu", "x" * 500, "a.b-c_d"])
+def test_unknown_preview_tokens_are_404(client, token):
+    """A made-up or mangled token shows the invalid-link page."""
+    response = client.get(reverse("articles:shared-preview", args=[token]))
+    assert response.status_code == 404
+
+
+def test_journalist_can_create_a_link_for_own_draft(client):
+    """Journalists may share their own drafts for checking."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import make_author
+
+    alice = make_user(username="alice")
+    alice.groups.add(Group.objects.get(name="Journalist"))
+    article = make_article(published=False, authors=[make_author(user=alice)])
+    client.force_login(alice)
+    link = _create_link(client, article, recipient="Ma source")
+    assert link.created_by == alice
