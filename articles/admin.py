@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from .forms import ArticleAdminForm, CorrectionForm, PreviewLinkForm
+from .images import make_renditions
 from .models import (
     Article,
     ArticleRedirect,
@@ -23,6 +24,8 @@ from .models import (
     Correction,
     PreviewLink,
     Section,
+    SpellingVariantGroup,
+    Tag,
 )
 from .revisions import compare_revisions, restore_revision
 
@@ -133,7 +136,7 @@ class ArticleAdmin(admin.ModelAdmin):
     search_fields = ["title", "standfirst"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["authors"]
+    autocomplete_fields = ["authors", "tags"]
     actions = ["submit_for_review", "publish", "unpublish"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "standfirst", "body", "loaded_version"]}),
@@ -148,8 +151,8 @@ class ArticleAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (gettext_lazy("Classement et signature"), {"fields": ["section", "authors"]}),
-        (gettext_lazy("Publication"), {"fields": ["status", "published_at"]}),
+        (gettext_lazy("Classement et signature"), {"fields": ["section", "tags", "authors"]}),
+        (gettext_lazy("Publication"), {"fields": ["status", "published_at", "is_featured"]}),
     ]
     inlines = [CorrectionInline, PreviewLinkInline]
     view_on_site = True
@@ -180,7 +183,7 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if is_editor(request.user):
             return []
-        return ["published_at"]
+        return ["published_at", "is_featured"]
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "status" and not is_editor(request.user):
@@ -225,6 +228,8 @@ class ArticleAdmin(admin.ModelAdmin):
                     instance.created_by = request.user
                     instance.save(update_fields=["created_by"])
         article.record_revision(request.user)
+        # Resized copies are made now, so that no reader waits for them.
+        make_renditions(article)
 
     # List columns -----------------------------------------------------------------
 
@@ -414,6 +419,20 @@ class ArticleAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request, article):
             raise PermissionDenied
         return render_article_preview(request, article)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "slug"]
+    list_filter = ["kind"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+@admin.register(SpellingVariantGroup)
+class SpellingVariantGroupAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "note"]
+    search_fields = ["spellings", "note"]
 
 
 @admin.register(ArticleRedirect)

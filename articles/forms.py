@@ -22,8 +22,8 @@ class ArticleAdminForm(forms.ModelForm):
         model = Article
         fields = [
             "title", "slug", "standfirst", "body", "hero_image", "hero_image_alt",
-            "hero_image_caption", "hero_image_credit", "section", "authors", "status",
-            "published_at",
+            "hero_image_caption", "hero_image_credit", "section", "tags", "authors", "status",
+            "published_at", "is_featured",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):

@@ -102,3 +102,67 @@ def normalize_upload(data: bytes, stem: str = "") -> SimpleUploadedFile:
             image.save(output, "WEBP", quality=85)
     name = f"{stem or uuid.uuid4().hex}.{extension}"
     return SimpleUploadedFile(name, output.getvalue(), content_type=content_type)
+
+
+# Widths of the resized copies of hero images, for srcset.
+RENDITION_WIDTHS = (480, 800, 1200, 1600)
+
+
+def make_renditions(article) -> dict:
+    """Write resized JPEG and WebP copies of the article's hero image (once per
+    image) and store where they are on the article. Returns the description."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from .models import Article
+
+    name = article.hero_image.name if article.hero_image else ""
+    if not name:
+        info = {}
+    elif article.hero_renditions.get("source") == name:
+        return article.hero_renditions
+    else:
+        with default_storage.open(name) as source:
+            image = Image.open(source)
+            image.load()
+        if image.mode not in ("RGB", "L"):
+            background = Image.new("RGB", image.size, "white")
+            rgba = image.convert("RGBA")
+            background.paste(rgba, mask=rgba.getchannel("A"))
+            image = background
+        width, height = image.size
+        stem = name.rsplit(".", 1)[0].replace("articles/", "renditions/", 1)
+        widths = [w for w in RENDITION_WIDTHS if w < width] + [min(width, RENDITION_WIDTHS[-1])]
+        info = {"source": name, "width": width, "height": height, "jpeg": [], "webp": []}
+        for target in sorted(set(widths)):
+            resized = image.resize(
+                (target, max(1, round(height * target / width))),
+                Image.Resampling.LANCZOS,
+                reducing_gap=2.0,
+            )
+            for kind, fmt, options in (
+                ("jpeg", "JPEG", {"quality": 82, "optimize": True, "progressive": True}),
+                ("webp", "WEBP", {"quality": 78, "method": 4}),
+            ):
+                buffer = io.BytesIO()
+                resized.convert("RGB").save(buffer, fmt, **options)
+                path = f"{stem}-{target}.{'jpg' if kind == 'jpeg' else 'webp'}"
+                if default_storage.exists(path):
+                    default_storage.delete(path)
+                saved = default_storage.save(path, ContentFile(buffer.getvalue()))
+                info[kind].append([target, saved, len(buffer.getvalue())])
+    Article.objects.filter(pk=article.pk).update(hero_renditions=info)
+    article.hero_renditions = info
+    return info
+
+
+def largest_rendition(article):
+    """(URL, bytes) of the largest JPEG copy of the hero image, or None. Reads
+    only what make_renditions stored: no file access."""
+    from django.conf import settings
+
+    jpegs = (article.hero_renditions or {}).get("jpeg") or []
+    if not jpegs or article.hero_renditions.get("source") != article.hero_image.name:
+        return None
+    width, path, size = jpegs[-1]
+    return f"{settings.MEDIA_URL}{path}", size

@@ -1,16 +1,24 @@
+import re
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchRank, SearchVectorField
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .fields import RichTextField, SafeImageField
 from .sanitizer import html_to_text
+from .search import fold, search_vector_expression
 
 NAVIGATION_CACHE_KEY = "articles:navigation"
+SEARCH_RANKED = 1000
 
 
 def stamped_by(verbose_name, editable=False):
@@ -109,6 +117,36 @@ class Author(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("articles:author-detail", args=[self.slug])
+
+
+class Tag(models.Model):
+    class Kind(models.TextChoices):
+        COUNTRY = "country", _("Pays")
+        THEME = "theme", _("Thème")
+
+    name = models.CharField(_("nom"), max_length=100, unique=True)
+    slug = models.SlugField(_("identifiant d’URL"), max_length=100, unique=True)
+    kind = models.CharField(
+        _("type"),
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.THEME,
+        help_text=_("Un pays de la région, ou un thème transversal."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("mot-clé")
+        verbose_name_plural = _("mots-clés")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:tag-detail", args=[self.slug])
+
 
 class ArticleQuerySet(models.QuerySet):
     def published(self):
@@ -124,6 +162,56 @@ class ArticleQuerySet(models.QuerySet):
 
     def latest(self):
         return self.order_by("-published_at", "-pk")
+
+    def latest_per_section(self, count):
+        """The ``count`` latest articles of every section, in one query."""
+        ranked = self.annotate(
+            section_rank=Window(
+                RowNumber(),
+                partition_by=F("section_id"),
+                order_by=[F("published_at").desc(), F("pk").desc()],
+            )
+        )
+        return ranked.filter(section_rank__lte=count)
+
+    def related_to(self, article, count=4, candidates=200):
+        """Articles sharing the most tags with ``article``, then its section's,
+        newest first. Only the ``candidates`` most recent eligible articles are
+        ranked, so the work stays bounded however large the archive."""
+        tag_ids = [tag.pk for tag in article.tags.all()]
+        tagged = Article.tags.through.objects.filter(article_id=OuterRef("pk"), tag_id__in=tag_ids)
+        eligible = (
+            self.exclude(pk=article.pk)
+            .filter(Q(section_id=article.section_id) | Exists(tagged))
+            .order_by("-published_at")
+            .values("pk")[:candidates]
+        )
+        shared = (
+            Article.tags.through.objects.filter(article_id=OuterRef("pk"), tag_id__in=tag_ids)
+            .order_by()
+            .values("article_id")
+            .annotate(total=Count("*"))
+            .values("total")
+        )
+        return (
+            Article.objects.filter(pk__in=eligible)
+            .annotate(shared_tags=Coalesce(Subquery(shared), 0))
+            .select_related("section")
+            .order_by("-shared_tags", "-published_at")[:count]
+        )
+
+    def search(self, query):
+        """Articles matching a tsquery (see search.build_query), best first. Ranks
+        the most recent ``SEARCH_RANKED`` matches: news readers want recent
+        articles, and ranking every match of a common word would not scale."""
+        matching = self.filter(search_vector=query)
+        recent = matching.order_by("-published_at").values("pk")[:SEARCH_RANKED]
+        return (
+            Article.objects.filter(pk__in=recent)
+            .annotate(rank=SearchRank(F("search_vector"), query))
+            .select_related("section")
+            .order_by("-rank", "-published_at")
+        )
 
 
 class Article(models.Model):
@@ -175,6 +263,20 @@ class Article(models.Model):
     authors = models.ManyToManyField(
         Author, verbose_name=_("auteurs"), related_name="articles", blank=True
     )
+    tags = models.ManyToManyField(
+        Tag,
+        verbose_name=_("mots-clés"),
+        related_name="articles",
+        blank=True,
+        help_text=_("Pays et thèmes de l’article : ils relient les articles entre eux."),
+    )
+    is_featured = models.BooleanField(
+        _("à la une"),
+        default=False,
+        help_text=_(
+            "L’article le plus récent « à la une » ouvre la page d’accueil (rédacteurs en chef)."
+        ),
+    )
     status = models.CharField(
         _("statut"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
@@ -194,6 +296,13 @@ class Article(models.Model):
     updated_by = stamped_by(_("modifié par"))
     # Incremented by every save: a form that loaded an older version is stale.
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    # Resized copies of the hero image (see images.make_renditions).
+    hero_renditions = models.JSONField(default=dict, blank=True, editable=False)
+    search_vector = models.GeneratedField(
+        expression=search_vector_expression(),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     objects = ArticleQuerySet.as_manager()
 
@@ -203,6 +312,7 @@ class Article(models.Model):
         verbose_name_plural = _("articles")
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_public_idx"),
+            GinIndex(fields=["search_vector"], name="article_search_idx"),
         ]
         permissions = [
             ("publish_article", _("Peut publier, programmer et dépublier les articles")),
@@ -304,6 +414,8 @@ class Article(models.Model):
             "hero_image_credit": self.hero_image_credit,
             "section": self.section_id,
             "authors": sorted(self.authors.values_list("pk", flat=True)) if self.pk else [],
+            "tags": sorted(self.tags.values_list("pk", flat=True)) if self.pk else [],
+            "is_featured": self.is_featured,
             "status": self.status,
             "published_at": self.published_at.isoformat() if self.published_at else None,
         }
@@ -438,3 +550,86 @@ class PreviewLink(models.Model):
     def revoke(self):
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+VARIANTS_CACHE_KEY = "articles:spelling-variants"
+
+
+class SpellingVariantGroupQuerySet(models.QuerySet):
+    def variant_map(self):
+        """{folded spelling: every folded spelling of its group}, cached."""
+        mapping = cache.get(VARIANTS_CACHE_KEY)
+        if mapping is None:
+            mapping = {}
+            for group in self.all():
+                spellings = set(group.folded_spellings())
+                for spelling in spellings:
+                    mapping.setdefault(spelling, set()).update(spellings)
+            cache.set(VARIANTS_CACHE_KEY, mapping, 300)
+        return mapping
+
+
+class SpellingVariantGroup(models.Model):
+    """Spellings of one name that readers may type: a search for one finds
+    articles written with any other (Kirghizistan / Kirghizstan / Kyrgyzstan)."""
+
+    spellings = models.TextField(
+        _("orthographes"),
+        help_text=_(
+            "Les graphies équivalentes, séparées par des virgules ou une par ligne. "
+            "Un mot par graphie ; les accents et majuscules sont ignorés."
+        ),
+    )
+    note = models.CharField(
+        _("note"), max_length=200, blank=True, help_text=_("Par exemple : pays, capitale.")
+    )
+
+    objects = SpellingVariantGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["spellings"]
+        verbose_name = _("groupe d’orthographes")
+        verbose_name_plural = _("orthographes équivalentes (recherche)")
+
+    def __str__(self):
+        return " / ".join(self.spelling_list())
+
+    def save(self, *args, **kwargs):
+        self.spellings = ", ".join(self.spelling_list())
+        super().save(*args, **kwargs)
+        cache.delete(VARIANTS_CACHE_KEY)
+
+    def clean(self):
+        spellings = self.spelling_list()
+        bad = [spelling for spelling in spellings if not SPELLING_RE.fullmatch(spelling)]
+        if bad:
+            raise ValidationError(
+                {
+                    "spellings": _(
+                        "Un seul mot par graphie, sans espace ni trait d’union : %(bad)s."
+                    )
+                    % {"bad": ", ".join(bad)}
+                }
+            )
+        if len(set(self.folded_spellings())) < 2:
+            raise ValidationError({"spellings": _("Indiquez au moins deux graphies différentes.")})
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        cache.delete(VARIANTS_CACHE_KEY)
+        return result
+
+    def spelling_list(self):
+        seen, result = set(), []
+        for item in re.split(r"[,\n;/]+", self.spellings or ""):
+            item = item.strip()
+            if item and fold(item) not in seen:
+                seen.add(fold(item))
+                result.append(item)
+        return result
+
+    def folded_spellings(self):
+        return [fold(spelling) for spelling in self.spelling_list()]
+
+
+SPELLING_RE = re.compile(r"[^\W_\d]+")

@@ -8,30 +8,30 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from .models import Article, Author, Section
+from .models import Article, Author, Section, Tag
 from .sanitizer import html_to_text
 
 # Fields restored from a revision: the content. Status and publication date are
 # left as they are, so restoring never publishes or unpublishes by surprise.
 CONTENT_FIELDS = [
     "title", "slug", "standfirst", "body", "hero_image", "hero_image_alt",
-    "hero_image_caption", "hero_image_credit", "section", "authors",
+    "hero_image_caption", "hero_image_credit", "section", "authors", "tags",
 ]  # fmt: skip
 TEXT_FIELDS = {"standfirst", "body"}
 _WORDS = re.compile(r"\S+\s*")
 
 
 def field_label(name):
-    if name == "authors":
-        return Article._meta.get_field("authors").verbose_name
     return Article._meta.get_field(name).verbose_name
 
 
 def _display(name, value, names):
     if name == "section":
         return names["sections"].get(value, _("rubrique supprimée"))
-    if name == "authors":
-        return ", ".join(names["authors"].get(pk, "?") for pk in value or []) or "—"
+    if name in ("authors", "tags"):
+        return ", ".join(names[name].get(pk, "?") for pk in value or []) or "—"
+    if name == "is_featured":
+        return _("oui") if value else _("non")
     if name == "status":
         return Article.Status(value).label if value in Article.Status.values else value
     return value if value not in (None, "") else "—"
@@ -57,7 +57,7 @@ def diff_data(before, after):
     """The fields that differ between two snapshots, ready to show."""
     names = _names([before, after])
     changes = []
-    for name in [*CONTENT_FIELDS, "status", "published_at"]:
+    for name in [*CONTENT_FIELDS, "is_featured", "status", "published_at"]:
         old, new = (before or {}).get(name), after.get(name)
         if old == new:
             continue
@@ -78,9 +78,11 @@ def diff_data(before, after):
 def _names(snapshots):
     section_ids = {s.get("section") for s in snapshots if s}
     author_ids = {pk for s in snapshots if s for pk in s.get("authors") or []}
+    tag_ids = {pk for s in snapshots if s for pk in s.get("tags") or []}
     return {
         "sections": dict(Section.objects.filter(pk__in=section_ids).values_list("pk", "name")),
         "authors": dict(Author.objects.filter(pk__in=author_ids).values_list("pk", "name")),
+        "tags": dict(Tag.objects.filter(pk__in=tag_ids).values_list("pk", "name")),
     }
 
 
@@ -127,8 +129,8 @@ def restore_revision(article, revision, user):
         skipped.append(_("l’image (fichier supprimé)"))
     article.updated_by = user
     article.save()
-    authors = list(Author.objects.filter(pk__in=data.get("authors") or []))
-    article.authors.set(authors)
+    article.authors.set(Author.objects.filter(pk__in=data.get("authors") or []))
+    article.tags.set(Tag.objects.filter(pk__in=data.get("tags") or []))
     article.record_revision(
         user, note=_("Restauration de la version %(version)s") % {"version": revision.version}
     )

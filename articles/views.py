@@ -1,8 +1,12 @@
+import re
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,23 +15,119 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .images import check_size, normalize_upload
-from .models import Article, ArticleRedirect, PreviewLink, Section
+from .models import (
+    SEARCH_RANKED,
+    Article,
+    ArticleRedirect,
+    Author,
+    PreviewLink,
+    Section,
+    SpellingVariantGroup,
+    Tag,
+)
+from .sanitizer import html_to_text
+from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
 
-HOME_ARTICLE_COUNT = 13
+LATEST_COUNT = 6
+PER_SECTION_COUNT = 4
+SEARCH_PER_PAGE = 10
 
 
 @require_GET
 def home(request):
-    articles = Article.objects.published().for_listing().latest()[:HOME_ARTICLE_COUNT]
-    return render(request, "articles/home.html", {"articles": articles})
+    """The lead story (the latest « à la une », else the latest article), the
+    latest articles, and a block per section."""
+    published = Article.objects.published().for_listing()
+    latest = list(published.latest()[: LATEST_COUNT + 1])
+    lead = published.filter(is_featured=True).latest().first() or (latest[0] if latest else None)
+    latest = [article for article in latest if article != lead][:LATEST_COUNT]
+    by_section = {}
+    for article in published.latest_per_section(PER_SECTION_COUNT).order_by(
+        "section__position", "section__name", "-published_at"
+    ):
+        by_section.setdefault(article.section, []).append(article)
+    return render(
+        request,
+        "articles/home.html",
+        {"lead": lead, "latest": latest, "section_blocks": list(by_section.items())},
+    )
+
+
+def _paginate(request, queryset, per_page=None):
+    paginator = Paginator(queryset, per_page or settings.ARTICLES_PER_PAGE)
+    return paginator.get_page(request.GET.get("page"))
 
 
 @require_GET
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
     articles = Article.objects.published().in_section(section).for_listing().latest()
-    page = Paginator(articles, settings.ARTICLES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "articles/section_detail.html", {"section": section, "page": page})
+    return render(
+        request,
+        "articles/section_detail.html",
+        {"section": section, "page": _paginate(request, articles)},
+    )
+
+
+@require_GET
+def author_detail(request, slug):
+    author = get_object_or_404(Author, slug=slug)
+    articles = Article.objects.published().filter(authors=author).for_listing().latest()
+    return render(
+        request,
+        "articles/author_detail.html",
+        {"author": author, "page": _paginate(request, articles)},
+    )
+
+
+@require_GET
+def tag_detail(request, slug):
+    tag = get_object_or_404(Tag, slug=slug)
+    articles = Article.objects.published().filter(tags=tag).for_listing().latest()
+    return render(
+        request, "articles/tag_detail.html", {"tag": tag, "page": _paginate(request, articles)}
+    )
+
+
+@require_GET
+def search(request):
+    """French full-text search over published articles. Any input gives an
+    ordinary page: operators and punctuation are ignored, long queries cut."""
+    raw_query = request.GET.get("q", "")[:MAX_QUERY_LENGTH].strip()
+    words = query_words(raw_query)
+    variants = SpellingVariantGroup.objects.variant_map() if words else {}
+    query = build_query(words, variants)
+    page = None
+    if query is not None:
+        page = _paginate(request, Article.objects.published().search(query), SEARCH_PER_PAGE)
+        if page.object_list:
+            stems = search_lexemes(words, variants)
+            for article in page.object_list:
+                article.excerpt = highlight(
+                    f"{article.standfirst} {html_to_text(article.body)}", stems
+                )
+    return render(
+        request,
+        "articles/search.html",
+        {
+            "query": raw_query,
+            "page": page,
+            "page_query": urlencode({"q": raw_query}) + "&" if raw_query else "",
+            "capped": page is not None and page.paginator.count >= SEARCH_RANKED,
+        },
+    )
+
+
+def search_lexemes(words, variants):
+    """The lexemes PostgreSQL makes of the query words and their variants, to
+    highlight matching words in excerpts."""
+    terms = set(words)
+    for word in words:
+        terms |= variants.get(word, set())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_tsvector(%s, %s)::text", [SEARCH_CONFIG, " ".join(terms)])
+        vector = cursor.fetchone()[0]
+    return re.findall(r"'((?:[^']|'')+)'", vector)
 
 
 def can_preview(user):
@@ -40,7 +140,12 @@ def render_article(request, article, preview=None):
     response = render(
         request,
         "articles/article_detail.html",
-        {"article": article, "preview": preview, "corrections": article.corrections.all()},
+        {
+            "article": article,
+            "preview": preview,
+            "corrections": article.corrections.all(),
+            "related": Article.objects.published().related_to(article),
+        },
     )
     if preview:
         add_never_cache_headers(response)
@@ -58,7 +163,7 @@ def article_detail(request, slug):
     """A published article. An old address of a published article redirects
     permanently; staff who may change articles also see drafts and scheduled
     articles, as previews."""
-    articles = Article.objects.select_related("section").prefetch_related("authors")
+    articles = Article.objects.select_related("section").prefetch_related("authors", "tags")
     try:
         article = articles.published().get(slug=slug)
     except Article.DoesNotExist:

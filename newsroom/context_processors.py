@@ -8,5 +8,6 @@ def site(request):
     return {
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
-        "navigation_sections": Section.objects.navigation(),
+        # A callable: only pages that show the menu look it up.
+        "navigation_sections": Section.objects.navigation,
     }

@@ -25,3 +25,22 @@ def csrf_failure(request, reason=""):
 
 def favicon(request):
     return redirect(static("images/favicon.svg"), permanent=True)
+
+
+def robots_txt(request):
+    from django.conf import settings
+    from django.http import HttpResponse
+
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /apercu/",
+        "Disallow: /recherche/",
+        "Disallow: /newsletter/confirmation/",
+        "Disallow: /newsletter/desinscription/",
+        "",
+        f"Sitemap: {settings.SITE_URL}/sitemap.xml",
+        f"Sitemap: {settings.SITE_URL}/sitemap-news.xml",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from articles.roles import grant_permissions
+
 JOURNALIST = {
     "articles": [
         "add_article", "change_article", "view_article", "delete_article",
@@ -27,27 +29,7 @@ ROLES = {"Journalist": JOURNALIST, "Editor": EDITOR}
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; create them now so
-    # the groups can hold them on a fresh database.
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, grants in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for app_label, codenames in grants.items():
-            permissions = Permission.objects.filter(
-                content_type__app_label=app_label, codename__in=codenames
-            )
-            missing = set(codenames) - set(permissions.values_list("codename", flat=True))
-            if missing:
-                raise RuntimeError(f"Unknown permissions for {name}: {sorted(missing)}")
-            group.permissions.add(*permissions)
+    grant_permissions(apps, ROLES)
 
 
 def remove_roles(apps, schema_editor):

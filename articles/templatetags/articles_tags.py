@@ -1,12 +1,23 @@
+import json
+import math
 from datetime import timedelta
+from urllib.parse import quote, urlencode
 
 from django import template
+from django.conf import settings
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from articles.images import make_renditions
+from articles.sanitizer import html_to_text
+from articles.typography import french_spacing
 
 register = template.Library()
 UPDATE_NOTICE_AFTER = timedelta(minutes=15)
+WORDS_PER_MINUTE = 230
 
 
 def _local(value):
@@ -47,3 +58,151 @@ def was_updated(article):
     if not article.published_at or not article.updated_at:
         return False
     return article.updated_at - article.published_at > UPDATE_NOTICE_AFTER
+
+
+@register.filter
+def fr(value):
+    """French spacing (« ; : ! ? » and guillemets) on published text or HTML."""
+    return french_spacing(value)
+
+
+@register.filter
+def reading_time(article):
+    """Minutes of reading, at about 230 words a minute."""
+    words = len(html_to_text(article.body).split()) + len(article.standfirst.split())
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
+@register.inclusion_tag("includes/picture.html")
+def hero_picture(article, sizes="100vw", loading="lazy", alt=None, css_class=""):
+    """The hero image in several widths, WebP with a JPEG fallback, with its
+    dimensions so the page does not jump. Copies are made once per image."""
+    if not article.hero_image:
+        return {"picture": None}
+    info = article.hero_renditions or {}
+    if info.get("source") != article.hero_image.name:
+        info = make_renditions(article)
+    media = settings.MEDIA_URL
+
+    def srcset(kind):
+        return ", ".join(f"{media}{path} {width}w" for width, path, *_ in info.get(kind, []))
+
+    jpegs = info.get("jpeg") or []
+    fallback = next((path for width, path, *_ in jpegs if width >= 800), jpegs[-1][1])
+    return {
+        "picture": {
+            "webp_srcset": srcset("webp"),
+            "jpeg_srcset": srcset("jpeg"),
+            "src": f"{media}{fallback}",
+            "width": info["width"],
+            "height": info["height"],
+            "sizes": sizes,
+            "loading": loading,
+            "alt": article.hero_image_alt if alt is None else alt,
+            "css_class": css_class,
+        }
+    }
+
+
+@register.simple_tag
+def absolute(path):
+    return f"{settings.SITE_URL}{path}"
+
+
+@register.simple_tag(takes_context=True)
+def canonical_url(context):
+    """This page's address on the public site, keeping only the page number."""
+    request = context.get("request")
+    if request is None:
+        return settings.SITE_URL + "/"
+    url = settings.SITE_URL + request.path
+    page = request.GET.get("page", "")
+    if page.isdigit() and page != "1":
+        url += "?" + urlencode({"page": page})
+    return url
+
+
+@register.inclusion_tag("includes/share_links.html")
+def share_links(article):
+    """Plain links to share an article: no third-party script, no tracking."""
+    url = f"{settings.SITE_URL}{article.get_absolute_url()}"
+    title = article.title
+    quoted_url, quoted_title = quote(url, safe=""), quote(title, safe="")
+    return {
+        "links": [
+            ("E-mail", f"mailto:?subject={quoted_title}&body={quoted_url}"),
+            ("X", f"https://x.com/intent/post?url={quoted_url}&text={quoted_title}"),
+            ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quoted_url}"),
+            ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quoted_url}"),
+            ("Telegram", f"https://t.me/share/url?url={quoted_url}&text={quoted_title}"),
+            ("WhatsApp", f"https://wa.me/?text={quote(title + ' ' + url, safe='')}"),
+        ]
+    }
+
+
+@register.simple_tag
+def article_json_ld(article):
+    """schema.org NewsArticle for search engines, as a <script> element."""
+    url = f"{settings.SITE_URL}{article.get_absolute_url()}"
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title[:110],
+        "description": article.standfirst,
+        "datePublished": article.published_at.isoformat() if article.published_at else None,
+        "dateModified": article.updated_at.isoformat(),
+        "author": [
+            {
+                "@type": "Person",
+                "name": author.name,
+                "url": f"{settings.SITE_URL}{author.get_absolute_url()}",
+            }
+            for author in article.authors.all()
+        ],
+        "publisher": {
+            "@type": "Organization",
+            "name": settings.SITE_NAME,
+            "logo": {
+                "@type": "ImageObject",
+                "url": f"{settings.SITE_URL}{static('images/logo.png')}",
+            },
+        },
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "articleSection": article.section.name,
+        "keywords": [tag.name for tag in article.tags.all()],
+        "inLanguage": "fr",
+    }
+    info = article.hero_renditions or {}
+    if article.hero_image and info.get("source") != article.hero_image.name:
+        info = make_renditions(article)
+    jpegs = info.get("jpeg") or []
+    if jpegs:
+        data["image"] = [f"{settings.SITE_URL}{settings.MEDIA_URL}{jpegs[-1][1]}"]
+    encoded = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    return mark_safe(f'<script type="application/ld+json">{encoded}</script>')
+
+
+@register.inclusion_tag("includes/page_meta.html", takes_context=True)
+def page_meta(context, title=None, description=None, image=None, kind="website"):
+    """Description, canonical address, Open Graph and Twitter card of a page."""
+    site_name = settings.SITE_NAME
+    return {
+        "title": title or site_name,
+        "description": description
+        or "L’actualité de l’Asie centrale en français : Kazakhstan, Kirghizistan, "
+        "Ouzbékistan, Tadjikistan, Turkménistan.",
+        "image": image or f"{settings.SITE_URL}{static('images/og-default.png')}",
+        "kind": kind,
+        "canonical": canonical_url(context),
+        "site_name": site_name,
+    }
+
+
+@register.simple_tag
+def hero_image_url(article):
+    """Absolute address of the largest copy of the hero image, or ""."""
+    info = article.hero_renditions or {}
+    if article.hero_image and info.get("source") != article.hero_image.name:
+        info = make_renditions(article)
+    jpegs = info.get("jpeg") or []
+    return f"{settings.SITE_URL}{settings.MEDIA_URL}{jpegs[-1][1]}" if jpegs else ""

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter
 
-from articles.models import Article, Author, Section
+from articles.images import make_renditions
+from articles.models import Article, Author, Section, Tag
 
 CONTENT_FILE = Path(__file__).with_name("demo_content.toml")
 IMAGE_SIZE = (1600, 1000)
@@ -47,14 +48,14 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "Contenu de démonstration : {sections} rubrique(s), {authors} auteur(s), "
-                "{articles} article(s) ajouté(s).".format(**created)
+                "{tags} mot(s)-clé(s), {articles} article(s) ajouté(s).".format(**created)
             )
         )
         if with_accounts:
             self.create_accounts()
 
     def load(self, content):
-        created = {"sections": 0, "authors": 0, "articles": 0}
+        created = {"sections": 0, "authors": 0, "tags": 0, "articles": 0}
         sections = {}
         for position, data in enumerate(content["sections"], start=1):
             section, is_new = Section.objects.get_or_create(
@@ -74,8 +75,18 @@ class Command(BaseCommand):
             )
             authors[author.slug] = author
             created["authors"] += is_new
+        tags = {}
+        for data in content["tags"]:
+            tag, is_new = Tag.objects.get_or_create(
+                slug=data["slug"], defaults={"name": data["name"], "kind": data["kind"]}
+            )
+            tags[tag.slug] = tag
+            created["tags"] += is_new
         for data in content["articles"]:
-            if Article.objects.filter(slug=data["slug"]).exists():
+            existing = Article.objects.filter(slug=data["slug"]).first()
+            if existing is not None:
+                if not existing.tags.exists():
+                    existing.tags.set([tags[slug] for slug in data.get("tags", [])])
                 continue
             article = Article(
                 slug=data["slug"],
@@ -88,6 +99,7 @@ class Command(BaseCommand):
                 hero_image_alt=data.get("hero_alt", ""),
                 hero_image_caption=data.get("hero_caption", ""),
                 hero_image_credit=data.get("hero_credit", ""),
+                is_featured=data.get("featured", False),
             )
             article.hero_image.save(
                 f"{data['slug'][:60]}.jpg",
@@ -96,6 +108,8 @@ class Command(BaseCommand):
             )
             article.save()
             article.authors.set([authors[slug] for slug in data["authors"]])
+            article.tags.set([tags[slug] for slug in data.get("tags", [])])
+            make_renditions(article)
             # As if written just before publication and not touched since.
             Article.objects.filter(pk=article.pk).update(
                 created_at=article.published_at, updated_at=article.published_at

@@ -1,0 +1,96 @@
+"""RSS 2.0 feeds: the latest articles, and one per section."""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
+from django.utils.translation import gettext_lazy as _
+
+from .images import largest_rendition
+from .models import Article, Section
+
+FEED_SIZE = 30
+
+
+class LatestArticlesFeed(Feed):
+    feed_type = Rss201rev2Feed
+    title = settings.SITE_NAME
+    description = _("Les derniers articles sur l’Asie centrale, en français.")
+    language = "fr"
+
+    def link(self):
+        return f"{settings.SITE_URL}/"
+
+    def feed_url(self):
+        return f"{settings.SITE_URL}{reverse('articles:feed')}"
+
+    def articles(self):
+        return Article.objects.published()
+
+    def items(self):
+        return (
+            self.articles()
+            .select_related("section")
+            .prefetch_related("authors", "tags")
+            .latest()[:FEED_SIZE]
+        )
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.standfirst
+
+    def item_link(self, item):
+        return f"{settings.SITE_URL}{item.get_absolute_url()}"
+
+    def item_guid(self, item):
+        return f"{settings.SITE_URL}/article/{item.pk}"
+
+    item_guid_is_permalink = False
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+    def item_author_name(self, item):
+        return ", ".join(author.name for author in item.authors.all()) or None
+
+    def item_categories(self, item):
+        return [item.section.name, *(tag.name for tag in item.tags.all())]
+
+    def item_enclosures(self, item):
+        rendition = largest_rendition(item)
+        if rendition is None:
+            return []
+        url, length = rendition
+        return [Enclosure(f"{settings.SITE_URL}{url}", str(length), "image/jpeg")]
+
+
+class SectionFeed(LatestArticlesFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Section, slug=slug)
+
+    def title(self, section):
+        return f"{section.name} — {settings.SITE_NAME}"
+
+    def description(self, section):
+        return section.description or section.name
+
+    def link(self, section):
+        return f"{settings.SITE_URL}{section.get_absolute_url()}"
+
+    def feed_url(self, section):
+        return f"{settings.SITE_URL}{reverse('articles:section-feed', args=[section.slug])}"
+
+    def items(self, section):
+        return (
+            Article.objects.published()
+            .in_section(section)
+            .select_related("section")
+            .prefetch_related("authors", "tags")
+            .latest()[:FEED_SIZE]
+        )

@@ -1,0 +1,24 @@
+from django.db import migrations
+
+from articles.roles import EDITOR, JOURNALIST, grant_permissions
+
+GRANTS = {
+    JOURNALIST: {"articles": ["view_tag", "view_spellingvariantgroup"]},
+    EDITOR: {
+        "articles": [
+            "add_tag", "change_tag", "view_tag", "delete_tag",
+            "add_spellingvariantgroup", "change_spellingvariantgroup",
+            "view_spellingvariantgroup", "delete_spellingvariantgroup",
+        ]
+    },
+}  # fmt: skip
+
+
+def grant(apps, schema_editor):
+    grant_permissions(apps, GRANTS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("articles", "0005_spelling_variants")]
+
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]

@@ -1,0 +1,132 @@
+"""Full-text search in French that ignores accents and knows the region's
+spelling variants.
+
+PostgreSQL's ``unaccent`` extension is not available everywhere (pgserver lacks
+it), so accents are folded by ``translate()`` and ``replace()``, which are
+immutable and usable in the generated search column; Python folds queries with
+the same table."""
+
+import re
+import unicodedata
+from html import escape
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db.models import F, Func, TextField, Value
+from django.db.models.functions import Coalesce, Lower
+from django.utils.safestring import mark_safe
+
+SEARCH_CONFIG = "french"
+MAX_QUERY_LENGTH = 200
+MAX_QUERY_WORDS = 12
+
+# Letters that fold to several letters, which translate() cannot do.
+_MULTI = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ĳ": "ij", "Ĳ": "ij"}
+
+
+def _single_letter_folds():
+    folds = {}
+    # Latin-1 and Latin Extended-A, and the few Extended-B letters that
+    # transliterations from the region's languages use.
+    for char in [chr(code) for code in range(0x00C0, 0x0180)] + list("ȘșȚțǦǧǍǎǏǐǑǒǓǔ"):
+        if char in _MULTI:
+            continue
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        if len(base) == 1 and base.isascii() and base.isalpha():
+            folds[char] = base.lower()
+    # Letters without a decomposition, common in transliterations.
+    folds.update({"ı": "i", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d"})
+    return folds
+
+
+_SINGLE = _single_letter_folds()
+_FROM = "".join(_SINGLE)
+_TO = "".join(_SINGLE.values())
+_PY_TABLE = str.maketrans({**_SINGLE, **_MULTI})
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and remove its accents, as the search column does."""
+    return (text or "").translate(_PY_TABLE).lower()
+
+
+def fold_expression(expression):
+    """The SQL twin of ``fold``: lower(), then translate() and replace()."""
+    text = TextField()
+    folded = Func(
+        Lower(expression), Value(_FROM), Value(_TO), function="translate", output_field=text
+    )
+    for letter, letters in _MULTI.items():
+        folded = Func(folded, Value(letter), Value(letters), function="replace", output_field=text)
+    return folded
+
+
+def search_vector_expression():
+    """Title weighs most, then the standfirst, then the body."""
+    return (
+        SearchVector(fold_expression(Coalesce(F("title"), Value(""))), config=SEARCH_CONFIG,
+                     weight="A")
+        + SearchVector(fold_expression(Coalesce(F("standfirst"), Value(""))),
+                       config=SEARCH_CONFIG, weight="B")
+        + SearchVector(fold_expression(Coalesce(F("body"), Value(""))), config=SEARCH_CONFIG,
+                       weight="C")
+    )  # fmt: skip
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def query_words(text: str) -> list[str]:
+    """The folded words of a reader's query; punctuation and operators are dropped."""
+    return _WORD.findall(fold((text or "")[:MAX_QUERY_LENGTH]))[:MAX_QUERY_WORDS]
+
+
+def build_query(words: list[str], variants: dict[str, set[str]]):
+    """A tsquery matching all the words, each one or any of its spelling variants.
+    Returns None when there is nothing to search for."""
+    if not words:
+        return None
+    terms = []
+    for word in words:
+        alternatives = sorted(variants.get(word, set()) | {word})
+        terms.append(
+            alternatives[0] if len(alternatives) == 1 else f"({' | '.join(alternatives)})"
+        )
+    # Only [^\W_]+ words reach this string, so it cannot carry tsquery operators.
+    return SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
+
+
+def highlight(text: str, stems: list[str], length: int = 40) -> str:
+    """An excerpt of ``text``: the ``length`` words with the most matches of
+    ``stems`` (search lexemes), those words in <mark>, everything escaped."""
+    words = text.split()
+    if not words:
+        return ""
+    stems = [stem for stem in stems if len(stem) >= 2]
+    matches = [
+        any(fold(word).strip(".,;:!?«»()[]\"'’…").startswith(stem) for stem in stems)
+        for word in words
+    ]
+    running = [0]
+    for matched in matches:
+        running.append(running[-1] + matched)
+    last_start = max(0, len(words) - length)
+    best_start = max(
+        range(last_start + 1),
+        key=lambda start: (running[min(start + length, len(words))] - running[start], -start),
+    )
+    window = range(best_start, min(len(words), best_start + length))
+    parts = [_marked(words[i]) if matches[i] else escape(words[i]) for i in window]
+    prefix = "… " if best_start > 0 else ""
+    suffix = " …" if window.stop < len(words) else ""
+    return mark_safe(prefix + " ".join(parts) + suffix)
+
+
+_EDGES = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
+
+
+def _marked(word):
+    # Punctuation stuck to a word stays outside the highlight.
+    before, core, after = _EDGES.match(word).groups()
+    return f"{escape(before)}<mark>{escape(core)}</mark>{escape(after)}"

@@ -1,0 +1,97 @@
+"""Every public page makes a fixed number of SQL queries, whatever the number of
+articles, authors, tags or sections. Counts are taken with the shared caches
+(menu, spelling variants) warm, as in steady operation; a cold menu adds one."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from articles.models import SpellingVariantGroup, Tag
+from tests.factories import image_upload, make_article, make_author, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+def queries(client, url):
+    client.get(url)  # warms the caches and makes image copies once
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(context.captured_queries)
+
+
+def make_tag(name):
+    return Tag.objects.create(name=name, slug=name.lower())
+
+
+def grow(world, count):
+    """Add ``count`` articles with several authors and tags each."""
+    for index in range(count):
+        section = world["sections"][index % len(world["sections"])]
+        article = make_article(
+            section=section,
+            authors=[world["author"], make_author()],
+            hero_image=image_upload() if index % 3 == 0 else "",
+            title=f"Kirghizistan et commerce {index}",
+        )
+        article.tags.set([world["tag"], make_tag(f"theme{world['n']}")])
+        world["n"] += 1
+
+
+@pytest.fixture
+def world():
+    sections = [make_section(name=f"S{i}") for i in range(3)]
+    data = {"sections": sections, "author": make_author(), "tag": make_tag("Kazakhstan"), "n": 0}
+    SpellingVariantGroup.objects.create(spellings="Kirghizistan, Kyrgyzstan")
+    grow(data, 3)
+    return data
+
+
+PAGES = {
+    # page: (url builder, queries)
+    "home": (lambda w: "/", 3),  # latest, lead, blocks per section
+    "section": (lambda w: w["sections"][0].get_absolute_url(), 3),  # section, count, page
+    "section page 2": (lambda w: w["sections"][0].get_absolute_url() + "?page=2", 3),
+    "author": (lambda w: w["author"].get_absolute_url(), 3),
+    "tag": (lambda w: w["tag"].get_absolute_url(), 3),
+    "article": (lambda w: w["article"].get_absolute_url(), 5),  # article, authors, tags,
+    # corrections, related
+    "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 3),  # count, page, lexemes
+    "feed": (lambda w: "/feed/", 3),  # articles, authors, tags
+    "section feed": (lambda w: w["sections"][0].get_absolute_url() + "flux/", 4),
+    "sitemap": (lambda w: "/sitemap.xml", 8),  # count + page for each of 4 sitemaps
+    "news sitemap": (lambda w: "/sitemap-news.xml", 1),
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_query_count_is_constant(client, settings, world, page):
+    """The page's query count is pinned and does not grow with the content."""
+    settings.ARTICLES_PER_PAGE = 2
+    url_for, expected = PAGES[page]
+    world["article"] = make_article(section=world["sections"][0], authors=[world["author"]])
+    world["article"].tags.set([world["tag"]])
+    few = queries(client, url_for(world))
+    grow(world, 15)
+    world["article"].authors.add(*[make_author() for _ in range(5)])
+    many = queries(client, url_for(world))
+    assert (few, many) == (expected, expected)
+
+
+def test_a_cold_menu_costs_one_query(client, world):
+    """The section menu is cached; only the first page after a change looks it up."""
+    warm = queries(client, "/")
+    cache.clear()
+    with CaptureQueriesContext(connection) as context:
+        client.get("/")
+    assert len(context.captured_queries) == warm + 1 + 0  # menu; image copies already exist
+
+
+def test_renamed_section_shows_at_once_in_the_menu(client, world):
+    """Changing a section clears the cached menu."""
+    section = world["sections"][0]
+    client.get("/")
+    section.name = "Culture et société"
+    section.save()
+    assert "Culture et société" in client.get("/").content.decode()

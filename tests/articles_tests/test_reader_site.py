@@ -1,0 +1,353 @@
+"""The readers' site: home blocks, author and tag pages, article extras, images,
+typography, feeds, sitemaps and page metadata."""
+
+import json
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import feedparser
+import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from django.utils.text import slugify
+
+from articles.models import Tag
+from tests.factories import image_upload, make_article, make_author, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+def tag(name, kind=Tag.Kind.COUNTRY):
+    return Tag.objects.create(name=name, slug=slugify(name), kind=kind)
+
+
+# Home, authors, tags ---------------------------------------------------------------
+
+
+def test_home_leads_with_the_editors_choice(client):
+    """« À la une » shows the latest featured article even when newer ones exist."""
+    chosen = make_article(title="Choix de la rédaction", is_featured=True,
+                          published_at=timezone.now() - timedelta(days=2))  # fmt: skip
+    newer = make_article(title="Plus récent", published_at=timezone.now() - timedelta(hours=1))
+    make_article(title="Vedette en brouillon", is_featured=True, published=False)
+    content = page(client, "/")
+    lead = content[content.index("À la une") : content.index("Les derniers articles")]
+    assert chosen.title in lead and newer.title not in lead
+    assert "Vedette en brouillon" not in content
+
+
+def test_home_has_a_block_per_section(client):
+    """Each section gets its block with its own latest articles."""
+    economy, culture = make_section(name="Économie"), make_section(name="Culture")
+    make_article(section=economy, title="Le som se stabilise")
+    make_article(section=culture, title="Festival à Almaty")
+    content = page(client, "/")
+    economy_block = content[content.index('id="rubrique-' + economy.slug) :]
+    economy_block = economy_block[: economy_block.index("</section>")]
+    assert "Le som se stabilise" in economy_block and "Festival à Almaty" not in economy_block
+
+
+def test_author_page_lists_their_published_articles(client):
+    """An author's page shows their bio and published articles only."""
+    author = make_author(name="Timour Rakhimov", bio="Correspondant à Tachkent.")
+    make_article(title="Signé Timour", authors=[author])
+    make_article(title="Brouillon de Timour", authors=[author], published=False)
+    make_article(title="Signé autrui")
+    content = page(client, author.get_absolute_url())
+    assert "Timour Rakhimov" in content and "Correspondant à Tachkent." in content
+    assert "Signé Timour" in content
+    assert "Brouillon de Timour" not in content and "Signé autrui" not in content
+    assert client.get("/auteur/inconnu/").status_code == 404
+
+
+def test_tag_page_lists_tagged_articles_paginated(client, settings):
+    """A tag page lists its published articles, a page at a time."""
+    settings.ARTICLES_PER_PAGE = 1
+    kazakhstan = tag("Kazakhstan")
+    for title in ("Premier", "Second"):
+        make_article(title=f"{title} kazakh").tags.add(kazakhstan)
+    make_article(title="Sans mot-clé")
+    first = page(client, kazakhstan.get_absolute_url())
+    second = page(client, kazakhstan.get_absolute_url() + "?page=2")
+    assert "Pays" in first and "Kazakhstan" in first
+    assert ("Premier kazakh" in first) != ("Premier kazakh" in second)
+    assert "Sans mot-clé" not in first + second
+    assert client.get("/sujet/inconnu/").status_code == 404
+
+
+# Article extras --------------------------------------------------------------------
+
+
+def test_article_shows_reading_time_tags_and_share_links(client):
+    """Reading time, linked tags and plain share links (no third-party script)."""
+    article = make_article(body="<p>" + "mot " * 690 + "</p>", standfirst="Court.")
+    article.tags.add(tag("Ouzbékistan"), tag("Énergie", Tag.Kind.THEME))
+    content = page(client, article.get_absolute_url())
+    assert "4 min de lecture" in content  # 691 words at 230 a minute
+    assert 'href="/sujet/ouzbekistan/"' in content
+    assert "Énergie" in content
+    assert "https://t.me/share/url?url=" in content
+    assert "mailto:?subject=" in content
+    assert not re.search(r"<script[^>]+src=", content)
+
+
+def test_related_articles_prefer_shared_tags_and_stay_public(client):
+    """« À lire aussi » ranks articles by shared tags, then section; never drafts or itself."""
+    section = make_section()
+    kz, kg, water = tag("Kazakhstan"), tag("Kirghizistan"), tag("Eau", Tag.Kind.THEME)
+    article = make_article(section=section, title="Article lu")
+    article.tags.set([kz, kg, water])
+    two = make_article(
+        title="Deux sujets communs", published_at=timezone.now() - timedelta(days=9)
+    )
+    two.tags.set([kz, kg])
+    one = make_article(title="Un sujet commun")
+    one.tags.set([water])
+    make_article(section=section, title="Même rubrique")
+    make_article(title="Sans rapport")
+    make_article(title="Brouillon lié", published=False).tags.set([kz, kg, water])
+
+    content = page(client, article.get_absolute_url())
+    related = content[content.index("À lire aussi") :]
+    assert related.index("Deux sujets communs") < related.index("Un sujet commun")
+    assert related.index("Un sujet commun") < related.index("Même rubrique")
+    assert "Sans rapport" not in related and "Brouillon lié" not in related
+    assert "Article lu" not in related
+
+
+def test_article_json_ld_describes_a_news_article(client):
+    """The article page carries NewsArticle JSON-LD with the fields search engines use."""
+    author = make_author(name="Claire Dubreuil")
+    article = make_article(authors=[author], hero_image=image_upload(width=1300, height=800),
+                           hero_image_alt="Une photo")  # fmt: skip
+    content = page(client, article.get_absolute_url())
+    raw = re.search(r'<script type="application/ld\+json">(.*?)</script>', content, re.S).group(1)
+    data = json.loads(raw)
+    url = settings.SITE_URL + article.get_absolute_url()
+    assert data["@type"] == "NewsArticle"
+    assert data["headline"] == article.title
+    assert data["image"][0].startswith(settings.SITE_URL + "/media/renditions/")
+    assert data["datePublished"] == article.published_at.isoformat()
+    assert data["dateModified"] == article.updated_at.isoformat()
+    assert data["author"] == [
+        {"@type": "Person", "name": "Claire Dubreuil",
+         "url": settings.SITE_URL + author.get_absolute_url()}
+    ]  # fmt: skip
+    assert data["publisher"]["name"] == settings.SITE_NAME
+    assert data["publisher"]["logo"]["url"].endswith(".png")
+    assert data["mainEntityOfPage"] == {"@type": "WebPage", "@id": url}
+
+
+# Images ----------------------------------------------------------------------------
+
+
+def test_hero_image_has_renditions_in_webp_and_jpeg(client):
+    """The hero image is offered in several widths, WebP first with a JPEG fallback,
+    with width and height; the article's own image loads at once, cards lazily."""
+    article = make_article(hero_image=image_upload(width=1700, height=1000))
+    make_article(hero_image=image_upload(width=900, height=600))
+    content = page(client, article.get_absolute_url())
+    webp = re.search(r'<source type="image/webp" srcset="([^"]+)"', content).group(1)
+    assert [item.split()[-1] for item in webp.split(", ")] == ["480w", "800w", "1200w", "1600w"]
+    hero = re.search(r'<figure class="article__hero">.*?</figure>', content, re.S).group(0)
+    assert 'width="1700" height="1000"' in hero and 'loading="eager"' in hero
+    assert 'sizes="' in hero and ".jpg 480w" in hero
+    home = page(client, "/")
+    assert 'loading="lazy"' in home
+
+
+def test_renditions_are_made_once_and_reused(client):
+    """Copies are written at the first need and not rewritten on later requests."""
+    article = make_article(hero_image=image_upload(width=1000, height=700))
+    client.get(article.get_absolute_url())
+    article.refresh_from_db()
+    paths = [path for _, path, _ in article.hero_renditions["jpeg"]]
+    stamps = [default_storage.get_modified_time(path) for path in paths]
+    client.get(article.get_absolute_url())
+    client.get("/")
+    assert [default_storage.get_modified_time(path) for path in paths] == stamps
+    assert len(paths) == 3  # 480, 800 and the original 1000
+
+
+def test_new_hero_image_gets_new_renditions(admin_client):
+    """Replacing the hero image in the admin makes copies of the new one at once."""
+    from tests.factories import admin_article_data
+
+    article = make_article(hero_image=image_upload(width=600, height=400), hero_image_alt="x")
+    data = admin_article_data(article, hero_image=image_upload("nouvelle.png", width=500,
+                                                               height=300))  # fmt: skip
+    admin_client.post(f"/admin/articles/article/{article.pk}/change/", data)
+    article.refresh_from_db()
+    assert article.hero_renditions["source"] == article.hero_image.name
+    assert article.hero_renditions["width"] == 500
+
+
+# Typography ---------------------------------------------------------------------------
+
+
+def test_french_spacing_on_published_text_spares_tags_and_urls(client):
+    """Non-breaking spaces go before ; : ! ? » and inside « », in text only."""
+    article = make_article(
+        title="Bichkek : la capitale s’agrandit !",
+        standfirst="Une question se pose : « jusqu’où ? »",
+        body='<p>Il est 16:30 ; voir <a href="https://exemple.org/a?b=1:2">la carte ?</a></p>',
+    )
+    content = page(client, article.get_absolute_url())
+    assert "Bichkek\u00a0: la capitale s’agrandit\u202f!" in content
+    assert "«\u00a0jusqu’où\u202f?\u00a0»" in content
+    assert "16:30\u202f; voir" in content
+    assert 'href="https://exemple.org/a?b=1:2"' in content
+    assert "la carte\u202f?</a>" in content
+
+
+# Resources, feeds, sitemaps, metadata ----------------------------------------------------
+
+
+class Resources(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag_name, attrs):
+        attrs = dict(attrs)
+        if tag_name in ("img", "script", "source", "iframe", "video", "audio"):
+            self.urls += [attrs.get("src")] + [
+                part.split()[0] for part in (attrs.get("srcset") or "").split(",") if part.strip()
+            ]
+        if tag_name == "link" and attrs.get("rel") in ("stylesheet", "icon", "preload"):
+            self.urls.append(attrs.get("href"))
+
+
+@pytest.mark.parametrize("kind", ["home", "section", "article", "search", "newsletter"])
+def test_public_pages_load_nothing_from_other_hosts(client, kind):
+    """Reader privacy: styles, scripts and images all come from this site."""
+    article = make_article(hero_image=image_upload(width=900, height=600))
+    url = {
+        "home": "/",
+        "section": article.section.get_absolute_url(),
+        "article": article.get_absolute_url(),
+        "search": "/recherche/?q=article",
+        "newsletter": "/newsletter/",
+    }[kind]
+    parser = Resources()
+    parser.feed(page(client, url))
+    assert parser.urls
+    for url in filter(None, parser.urls):
+        assert not urlsplit(url).netloc, url
+
+
+def test_rss_feed_parses_and_carries_what_readers_need(client):
+    """/feed/ is valid RSS 2.0 with the latest 30 articles: standfirst, author,
+    category, and the hero image as an enclosure."""
+    author = make_author(name="Nourlan Osmonov")
+    section = make_section(name="Politique")
+    for index in range(32):
+        make_article(title=f"Dépêche {index}", section=section, authors=[author])
+    illustrated = make_article(title="Avec image", section=section, published_at=timezone.now(),
+                               hero_image=image_upload(width=900, height=600))  # fmt: skip
+    illustrated.tags.add(tag("Tadjikistan"))
+    make_article(title="Brouillon", published=False)
+    client.get(illustrated.get_absolute_url())  # renditions exist
+
+    feed = feedparser.parse(client.get("/feed/").content)
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "rss20"
+    assert len(feed.entries) == 30
+    entry = next(e for e in feed.entries if e.title == "Avec image")
+    assert entry.summary == illustrated.standfirst
+    assert {t.term for t in entry.tags} == {"Politique", "Tadjikistan"}
+    assert entry.enclosures[0].type == "image/jpeg" and int(entry.enclosures[0].length) > 0
+    assert entry.link == settings.SITE_URL + illustrated.get_absolute_url()
+    assert "Brouillon" not in {e.title for e in feed.entries}
+    assert any(e.get("author") == "Nourlan Osmonov" for e in feed.entries)
+
+
+def test_section_feed_has_only_its_section(client):
+    economy = make_section(name="Économie")
+    make_article(section=economy, title="Le tenge recule")
+    make_article(title="Hors rubrique")
+    feed = feedparser.parse(client.get(economy.get_absolute_url() + "flux/").content)
+    assert not feed.bozo
+    assert [e.title for e in feed.entries] == ["Le tenge recule"]
+    assert client.get("/rubrique/inconnue/flux/").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/", "/newsletter/", "/recherche/?q=x"])
+def test_every_page_advertises_the_feed(client, url):
+    assert '<link rel="alternate" type="application/rss+xml"' in page(client, url)
+
+
+def test_sitemap_lists_public_pages_with_lastmod(client):
+    """/sitemap.xml has sections, published articles with lastmod, authors and tags."""
+    author = make_author(name="Dinara")
+    article = make_article(authors=[author])
+    article.tags.add(tag("Turkménistan"))
+    draft = make_article(published=False, slug="brouillon-secret")
+    content = page(client, "/sitemap.xml")
+    site = settings.SITE_URL
+    assert f"<loc>{site}{article.get_absolute_url()}</loc>" in content
+    assert f"<loc>{site}{article.section.get_absolute_url()}</loc>" in content
+    assert f"<loc>{site}{author.get_absolute_url()}</loc>" in content
+    assert f"<loc>{site}/sujet/turkmenistan/</loc>" in content
+    assert "<lastmod>" in content
+    assert draft.slug not in content
+
+
+def test_news_sitemap_has_the_last_two_days(client):
+    """The Google News sitemap lists articles of the last two days with name,
+    language, date and title."""
+    fresh = make_article(title="Dépêche fraîche", published_at=timezone.now() - timedelta(hours=5))
+    make_article(title="Dépêche ancienne", published_at=timezone.now() - timedelta(days=3))
+    make_article(title="Dépêche à venir", published_at=timezone.now() + timedelta(hours=5))
+    content = page(client, "/sitemap-news.xml")
+    assert "Dépêche fraîche" in content
+    assert "Dépêche ancienne" not in content and "Dépêche à venir" not in content
+    assert f"<news:name>{settings.SITE_NAME}</news:name>" in content
+    assert "<news:language>fr</news:language>" in content
+    assert (
+        f"<news:publication_date>{fresh.published_at.astimezone(timezone.get_current_timezone()).isoformat()}"
+        in content
+    )  # noqa: E501
+
+
+def test_robots_txt_points_to_both_sitemaps(client):
+    content = page(client, "/robots.txt")
+    assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in content
+    assert f"Sitemap: {settings.SITE_URL}/sitemap-news.xml" in content
+    assert "Disallow: /admin/" in content
+
+
+@pytest.mark.parametrize("kind", ["home", "section", "author", "tag", "article", "search",
+                                  "newsletter"])  # fmt: skip
+def test_every_page_has_title_description_canonical_and_social_tags(client, kind):
+    """Title, meta description, canonical URL, Open Graph and Twitter card on each page."""
+    author = make_author()
+    article = make_article(authors=[author])
+    country = tag("Kazakhstan")
+    article.tags.add(country)
+    url = {
+        "home": "/",
+        "section": article.section.get_absolute_url(),
+        "author": author.get_absolute_url(),
+        "tag": country.get_absolute_url(),
+        "article": article.get_absolute_url(),
+        "search": "/recherche/?q=kazakhstan",
+        "newsletter": "/newsletter/",
+    }[kind]
+    content = page(client, url)
+    assert re.search(r"<title>[^<]+</title>", content)
+    assert re.search(r'<meta name="description" content="[^"]+">', content)
+    path = url.split("?")[0]
+    assert f'<link rel="canonical" href="{settings.SITE_URL}{path}">' in content
+    for prop in ("og:title", "og:description", "og:url", "og:image", "og:type"):
+        assert f'<meta property="{prop}" content="' in content
+    assert '<meta name="twitter:card" content="summary_large_image">' in content

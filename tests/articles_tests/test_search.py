@@ -1,0 +1,174 @@
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from articles.models import Article, SpellingVariantGroup
+from articles.search import build_query, fold, query_words
+from tests.factories import make_article
+
+pytestmark = pytest.mark.django_db
+SEARCH = reverse("articles:search")
+
+
+def results(client, query, **params):
+    response = client.get(SEARCH, {"q": query, **params})
+    assert response.status_code == 200
+    page = response.context["page"]
+    return [article.title for article in page.object_list] if page else []
+
+
+def test_stemming_finds_other_forms_of_a_word(client):
+    """« échanges » finds an article that only says « échange »."""
+    make_article(title="Commerce", body="<p>Un échange commercial important.</p>")
+    make_article(title="Autre chose", body="<p>Rien à voir.</p>")
+    assert results(client, "échanges") == ["Commerce"]
+
+
+@pytest.mark.parametrize("query", ["tokaiev", "TOKAÏEV", "Tokaïev", "tokaïev"])
+def test_accents_and_case_are_ignored(client, query):
+    """« tokaiev » finds « Tokaïev », whatever the accents and capitals."""
+    make_article(title="Visite d’État", body="<p>Le président Tokaïev a reçu son homologue.</p>")
+    assert results(client, query) == ["Visite d’État"]
+
+
+@pytest.mark.parametrize("query", ["Kyrgyzstan", "kirghizstan", "Kirghizistan"])
+def test_spelling_variants_find_each_other(client, query):
+    """The shipped groups make any spelling of Kyrgyzstan find the others."""
+    make_article(title="Au Kirghizistan", body="<p>Bichkek.</p>")
+    make_article(title="In Kyrgyzstan", body="<p>Bishkek.</p>")
+    assert sorted(results(client, query)) == ["Au Kirghizistan", "In Kyrgyzstan"]
+
+
+def test_starting_list_covers_countries_capitals_and_leaders():
+    """The shipped list knows the region's countries, capitals and leaders."""
+    variants = SpellingVariantGroup.objects.variant_map()
+    for a, b in [("bishkek", "bichkek"), ("tokayev", "tokaiev"), ("djaparov", "japarov"),
+                 ("dushanbe", "douchanbe"), ("tajikistan", "tadjikistan"),
+                 ("ashgabat", "achgabat"), ("mirziyoyev", "mirzioiev")]:  # fmt: skip
+        assert b in variants[a], (a, b)
+
+
+def test_a_group_added_in_the_admin_works_at_once(client, admin_client):
+    """Editors add a group in the admin; the next search uses it."""
+    make_article(title="Ancienne capitale", body="<p>Frounzé était le nom de la ville.</p>")
+    assert results(client, "Frunze") == []
+    response = admin_client.post(
+        reverse("admin:articles_spellingvariantgroup_add"),
+        {"spellings": "Frounzé\nFrunze", "note": "ancien nom de Bichkek"},
+    )
+    assert response.status_code == 302
+    assert SpellingVariantGroup.objects.get(note="ancien nom de Bichkek").spellings == (
+        "Frounzé, Frunze"
+    )
+    assert results(client, "Frunze") == ["Ancienne capitale"]
+
+
+@pytest.mark.parametrize(
+    ("spellings", "message"),
+    [("Nour-Soultan, Astana", "Un seul mot par graphie"), ("Astana", "au moins deux"),
+     ("Astana, ASTANA", "au moins deux"), ("Alma Ata, Almaty", "Un seul mot")],
+)  # fmt: skip
+def test_admin_refuses_groups_it_cannot_use(admin_client, spellings, message):
+    """Groups of one spelling, or spellings of several words, are refused with a message."""
+    response = admin_client.post(
+        reverse("admin:articles_spellingvariantgroup_add"), {"spellings": spellings}
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+
+
+def test_title_ranks_above_standfirst_above_body(client):
+    """A match in the title ranks first, then the standfirst, then the body."""
+    make_article(title="Rien", standfirst="Rien.", body="<p>Le barrage de Rogun avance.</p>")
+    make_article(title="Rien non plus", standfirst="Le barrage de Rogun.", body="<p>x</p>")
+    make_article(title="Le barrage de Rogun", standfirst="Rien.", body="<p>x</p>")
+    assert results(client, "rogun") == ["Le barrage de Rogun", "Rien non plus", "Rien"]
+
+
+def test_excerpt_highlights_the_matching_words_with_their_accents(client):
+    """The excerpt shows the text around the match, the words in <mark>, accents kept."""
+    make_article(
+        title="Diplomatie",
+        standfirst="Une rencontre.",
+        body="<p>" + "Texte sans rapport. " * 30 + "Le président Tokaev a parlé.</p>",
+    )
+    response = client.get(SEARCH, {"q": "Tokaïev"})
+    content = response.content.decode()
+    assert "<mark>Tokaev</mark>" in content
+    assert "… " in content  # the excerpt starts near the match, not at the top
+
+
+def test_results_are_paginated_and_keep_the_query(client):
+    """Results come ten at a time; the next page link keeps the query."""
+    for index in range(12):
+        make_article(title=f"Glacier {index}", body="<p>Les glaciers du Pamir.</p>")
+    response = client.get(SEARCH, {"q": "glacier"})
+    content = response.content.decode()
+    assert len(response.context["page"].object_list) == 10
+    assert "12 résultats" in content
+    assert 'href="?q=glacier&amp;page=2"' in content
+    assert len(results(client, "glacier", page=2)) == 2
+
+
+def test_drafts_and_scheduled_articles_are_never_found(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_article(title="Secret brouillon", published=False, body="<p>Samarcande</p>")
+    make_article(title="Secret futur", published_at=timezone.now() + timedelta(days=1),
+                 body="<p>Samarcande</p>")  # fmt: skip
+    make_article(title="Public", body="<p>Samarcande</p>")
+    assert results(client, "samarcande") == ["Public"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "?!;:,.«»",
+        "x" * 5000,
+        "mot " * 300,
+        "'; DROP TABLE articles_article; --",
+        "<script>alert(1)</script>",
+        "a & | ! :* ( ) <-> \\",
+        "\x00\x01",
+        "%",
+        "Kirghizistan OR 1=1",
+        "🙂🙂",
+        "ﬁnance",
+    ],
+)
+def test_any_input_gives_an_ordinary_page(client, query):
+    """Empty, long, punctuation-only, SQL or HTML input: a normal page, never an error,
+    and the query is shown escaped."""
+    make_article(title="Finance publique", body="<p>Kirghizistan</p>")
+    response = client.get(SEARCH, {"q": query})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<script>alert(1)</script>" not in content
+    assert Article.objects.exists()
+
+
+def test_malformed_page_numbers_in_search(client):
+    make_article(title="Finance", body="<p>budget</p>")
+    for page in ("abc", "-1", "99999", ""):
+        assert client.get(SEARCH, {"q": "budget", "page": page}).status_code == 200
+
+
+def test_query_words_drop_operators_and_limit_length():
+    """Only plain words reach PostgreSQL, at most twelve."""
+    assert query_words("a & b | !c :* (d)") == ["a", "b", "c", "d"]
+    assert len(query_words("mot " * 100)) == 12
+    assert fold("Œuvre Kirghizstan Tokaïev") == "oeuvre kirghizstan tokaiev"
+
+
+def test_search_uses_the_gin_index():
+    """The search column has a GIN index, and PostgreSQL can use it."""
+    query = build_query(["kirghizistan"], {})
+    queryset = Article.objects.filter(search_vector=query).order_by()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert "article_search_idx" in plan
