@@ -48,8 +48,32 @@ migrate: $(RUNTIME_STAMP)
 demo: $(RUNTIME_STAMP)
 	$(MANAGE) load_demo_content --with-accounts
 
-test: $(DEV_STAMP)
+NODE_STAMP := node_modules/.installed
+
+# axe-core for the accessibility tests; without npm those tests are skipped (but
+# not in CI, where .ci/run installs what is missing).
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the accessibility tests will be skipped"; fi
+
+test: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Load test: gunicorn in production settings against separate databases of
+# generated articles (in var/postgres: newsroom_bench with 10,000 articles for the
+# pages, newsroom_bench_search with 100,000 for search), measured with wrk. The
+# first run generates them (several minutes); later runs reuse them.
+BENCH_ARGS ?=
+bench: $(DEV_STAMP)
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "Installing wrk (Debian package)…"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	DATABASE_URL= EMBEDDED_DATABASE_NAME=newsroom_bench \
+		$(MANAGE) benchmark --articles 10000 $(BENCH_ARGS)
+	DATABASE_URL= EMBEDDED_DATABASE_NAME=newsroom_bench_search \
+		$(MANAGE) benchmark --articles 100000 --search-only $(BENCH_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -10,13 +10,15 @@ from django.utils.text import slugify
 
 from .images import check_size, normalize_upload
 from .sanitizer import sanitize_html
+from .typography import french_spacing
 
 
 class RichTextField(RichTextUploadingField):
-    """Rich text edited with CKEditor and sanitised with nh3 whenever it is saved."""
+    """Rich text edited with CKEditor, sanitised with nh3 and given French spacing
+    whenever it is saved (so pages do not redo it on every request)."""
 
     def pre_save(self, model_instance, add):
-        value = sanitize_html(getattr(model_instance, self.attname) or "")
+        value = french_spacing(sanitize_html(getattr(model_instance, self.attname) or ""))
         setattr(model_instance, self.attname, value)
         return value
 

@@ -1,3 +1,4 @@
+import math
 import re
 import secrets
 
@@ -7,8 +8,7 @@ from django.contrib.postgres.search import SearchRank, SearchVectorField
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,19 @@ from .sanitizer import html_to_text
 from .search import fold, search_vector_expression
 
 NAVIGATION_CACHE_KEY = "articles:navigation"
+# What an article card shows: listings load these and nothing more.
+CARD_COLUMNS = [
+    "id", "title", "slug", "standfirst", "section_id", "status", "published_at",
+    "updated_at", "is_featured", "hero_image", "hero_image_width", "hero_image_height",
+    "hero_image_alt", "hero_renditions",
+]  # fmt: skip
+WORDS_PER_MINUTE = 230
+
+
+def count_words(standfirst, body):
+    return len((standfirst or "").split()) + len(html_to_text(body or "").split())
+
+
 SEARCH_RANKED = 1000
 
 
@@ -38,7 +51,26 @@ def new_preview_token():
     return secrets.token_urlsafe(32)
 
 
+def forget_navigation():
+    """Drop the cached menu (the sections and its rendered HTML, per page)."""
+    keys = [NAVIGATION_CACHE_KEY, f"{NAVIGATION_CACHE_KEY}:html:"]
+    keys += [f"{NAVIGATION_CACHE_KEY}:html:{slug}" for slug in Section.objects.values_list(
+        "slug", flat=True)]  # fmt: skip
+    cache.delete_many(keys)
+
+
 class SectionQuerySet(models.QuerySet):
+    def attach_to(self, articles):
+        """Give articles their section from the cached menu, without a query
+        (unless a section is missing from it)."""
+        sections = {section.pk: section for section in self.navigation()}
+        missing = {a.section_id for a in articles} - sections.keys()
+        if missing:
+            sections.update(self.model.objects.in_bulk(missing))
+        for article in articles:
+            article.section = sections[article.section_id]
+        return articles
+
     def navigation(self):
         """Sections in navigation order, cached: every page shows them."""
         sections = cache.get(NAVIGATION_CACHE_KEY)
@@ -79,14 +111,14 @@ class Section(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        cache.delete(NAVIGATION_CACHE_KEY)
+        forget_navigation()
 
     def get_absolute_url(self):
         return reverse("articles:section-detail", args=[self.slug])
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        cache.delete(NAVIGATION_CACHE_KEY)
+        forget_navigation()
         return result
 
 
@@ -157,48 +189,62 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(section=section)
 
     def for_listing(self):
-        """What article cards need, in a constant number of queries."""
-        return self.select_related("section")
+        """Only what article cards show. Sections come from the cached menu:
+        see SectionQuerySet.attach_to."""
+        return self.only(*CARD_COLUMNS)
 
     def latest(self):
         return self.order_by("-published_at", "-pk")
 
-    def latest_per_section(self, count):
-        """The ``count`` latest articles of every section, in one query."""
-        ranked = self.annotate(
-            section_rank=Window(
-                RowNumber(),
-                partition_by=F("section_id"),
-                order_by=[F("published_at").desc(), F("pk").desc()],
-            )
-        )
-        return ranked.filter(section_rank__lte=count)
+    def latest_per_section(self, sections, count):
+        """The ``count`` latest articles of each of ``sections``, in one query that
+        reads a few index entries per section, whatever the archive's size."""
+        parts = [
+            self.filter(section_id=section.pk)
+            .order_by("-published_at", "-pk")
+            .values("pk")[:count]
+            for section in sections
+        ]
+        if not parts:
+            return self.none()
+        return self.filter(pk__in=parts[0].union(*parts[1:], all=True))
 
     def related_to(self, article, count=4, candidates=200):
         """Articles sharing the most tags with ``article``, then its section's,
-        newest first. Only the ``candidates`` most recent eligible articles are
-        ranked, so the work stays bounded however large the archive."""
+        newest first, taken from this queryset (``published()`` on public pages).
+        Only the ``candidates`` most recent eligible articles are ranked, so the
+        work stays bounded however large the archive.
+
+        Written in SQL: this runs on every article page, and building the same
+        query with the ORM costs more CPU than the rest of the page's queries."""
         tag_ids = [tag.pk for tag in article.tags.all()]
-        tagged = Article.tags.through.objects.filter(article_id=OuterRef("pk"), tag_id__in=tag_ids)
-        eligible = (
-            self.exclude(pk=article.pk)
-            .filter(Q(section_id=article.section_id) | Exists(tagged))
-            .order_by("-published_at")
-            .values("pk")[:candidates]
-        )
-        shared = (
-            Article.tags.through.objects.filter(article_id=OuterRef("pk"), tag_id__in=tag_ids)
-            .order_by()
-            .values("article_id")
-            .annotate(total=Count("*"))
-            .values("total")
-        )
-        return (
-            Article.objects.filter(pk__in=eligible)
-            .annotate(shared_tags=Coalesce(Subquery(shared), 0))
-            .select_related("section")
-            .order_by("-shared_tags", "-published_at")[:count]
-        )
+        compiler = self.query.get_compiler(using=self.db)
+        where_sql, where_params = compiler.compile(self.query.where)
+        table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
+        columns = ", ".join(f'"{table}"."{column}"' for column in CARD_COLUMNS)
+        sql = f"""
+            SELECT recent.*, (
+                SELECT count(*) FROM "{tags_table}" t
+                WHERE t.article_id = recent.id AND t.tag_id = ANY(%s)
+            ) AS shared_tags
+            FROM (
+                SELECT {columns} FROM "{table}"
+                WHERE {where_sql or "TRUE"} AND "{table}".id <> %s AND (
+                    "{table}".section_id = %s OR EXISTS (
+                        SELECT 1 FROM "{tags_table}" t
+                        WHERE t.article_id = "{table}".id AND t.tag_id = ANY(%s)
+                    )
+                )
+                ORDER BY "{table}".published_at DESC
+                LIMIT %s
+            ) recent
+            ORDER BY shared_tags DESC, recent.published_at DESC
+            LIMIT %s
+        """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
+        params = [tag_ids, *where_params, article.pk, article.section_id, tag_ids,
+                  candidates, count]  # fmt: skip
+        related = list(Article.objects.raw(sql, params))
+        return Section.objects.attach_to(related)
 
     def search(self, query):
         """Articles matching a tsquery (see search.build_query), best first. Ranks
@@ -209,9 +255,14 @@ class ArticleQuerySet(models.QuerySet):
         return (
             Article.objects.filter(pk__in=recent)
             .annotate(rank=SearchRank(F("search_vector"), query))
-            .select_related("section")
             .order_by("-rank", "-published_at")
         )
+
+
+class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
+    def get_queryset(self):
+        # The search column serves PostgreSQL only: never load it into Python.
+        return super().get_queryset().defer("search_vector")
 
 
 class Article(models.Model):
@@ -296,6 +347,7 @@ class Article(models.Model):
     updated_by = stamped_by(_("modifié par"))
     # Incremented by every save: a form that loaded an older version is stale.
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    word_count = models.PositiveIntegerField(_("nombre de mots"), default=0, editable=False)
     # Resized copies of the hero image (see images.make_renditions).
     hero_renditions = models.JSONField(default=dict, blank=True, editable=False)
     search_vector = models.GeneratedField(
@@ -304,7 +356,7 @@ class Article(models.Model):
         db_persist=True,
     )
 
-    objects = ArticleQuerySet.as_manager()
+    objects = ArticleManager()
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -312,6 +364,9 @@ class Article(models.Model):
         verbose_name_plural = _("articles")
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_public_idx"),
+            models.Index(
+                fields=["section", "status", "-published_at"], name="article_section_idx"
+            ),
             GinIndex(fields=["search_vector"], name="article_search_idx"),
         ]
         permissions = [
@@ -325,8 +380,14 @@ class Article(models.Model):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         self.version += 1
+        self.word_count = count_words(self.standfirst, self.body)
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"],
+                "version",
+                "updated_at",
+                "word_count",
+            }
         previous = None
         if self.pk:
             previous = Article.objects.filter(pk=self.pk).values("slug", "status").first()
@@ -446,6 +507,11 @@ class Article(models.Model):
 
     def body_text(self):
         return html_to_text(self.body)
+
+    @property
+    def reading_minutes(self):
+        """Minutes of reading, at about 230 words a minute."""
+        return max(1, math.ceil(self.word_count / WORDS_PER_MINUTE))
 
 
 class ArticleRevision(models.Model):

@@ -103,11 +103,15 @@ def highlight(text: str, stems: list[str], length: int = 40) -> str:
     words = text.split()
     if not words:
         return ""
-    stems = [stem for stem in stems if len(stem) >= 2]
-    matches = [
-        any(fold(word).strip(".,;:!?«»()[]\"'’…").startswith(stem) for stem in stems)
-        for word in words
-    ]
+    stems = sorted({stem for stem in stems if len(stem) >= 2}, key=len, reverse=True)
+    if stems:
+        # Folding keeps whitespace, so folded words line up with the original ones.
+        starts_with_stem = re.compile(
+            r"^\W*(?:" + "|".join(re.escape(stem) for stem in stems) + ")"
+        ).match
+        matches = [starts_with_stem(word) is not None for word in fold(text).split()]
+    else:
+        matches = [False] * len(words)
     running = [0]
     for matched in matches:
         running.append(running[-1] + matched)

@@ -41,21 +41,28 @@ def home(request):
     latest = list(published.latest()[: LATEST_COUNT + 1])
     lead = published.filter(is_featured=True).latest().first() or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
-    by_section = {}
-    for article in published.latest_per_section(PER_SECTION_COUNT).order_by(
-        "section__position", "section__name", "-published_at"
-    ):
-        by_section.setdefault(article.section, []).append(article)
+    sections = Section.objects.navigation()
+    blocks = list(published.latest_per_section(sections, PER_SECTION_COUNT).latest())
+    Section.objects.attach_to([a for a in (lead, *latest, *blocks) if a is not None])
+    by_section = {section: [] for section in sections}
+    for article in blocks:
+        by_section[article.section].append(article)
     return render(
         request,
         "articles/home.html",
-        {"lead": lead, "latest": latest, "section_blocks": list(by_section.items())},
+        {
+            "lead": lead,
+            "latest": latest,
+            "section_blocks": [(s, articles) for s, articles in by_section.items() if articles],
+        },
     )
 
 
 def _paginate(request, queryset, per_page=None):
     paginator = Paginator(queryset, per_page or settings.ARTICLES_PER_PAGE)
-    return paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = Section.objects.attach_to(list(page.object_list))
+    return page
 
 
 @require_GET
@@ -65,7 +72,7 @@ def section_detail(request, slug):
     return render(
         request,
         "articles/section_detail.html",
-        {"section": section, "page": _paginate(request, articles)},
+        {"section": section, "page": _paginate(request, articles), "current_section_slug": slug},
     )
 
 

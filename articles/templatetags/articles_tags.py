@@ -1,23 +1,25 @@
 import json
-import math
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from django import template
 from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from articles.images import make_renditions
-from articles.sanitizer import html_to_text
+from articles.models import NAVIGATION_CACHE_KEY, Section
 from articles.typography import french_spacing
 
 register = template.Library()
 UPDATE_NOTICE_AFTER = timedelta(minutes=15)
-WORDS_PER_MINUTE = 230
 
 
 def _local(value):
@@ -66,42 +68,52 @@ def fr(value):
     return french_spacing(value)
 
 
-@register.filter
-def reading_time(article):
-    """Minutes of reading, at about 230 words a minute."""
-    words = len(html_to_text(article.body).split()) + len(article.standfirst.split())
-    return max(1, math.ceil(words / WORDS_PER_MINUTE))
-
-
-@register.inclusion_tag("includes/picture.html")
+@register.simple_tag
 def hero_picture(article, sizes="100vw", loading="lazy", alt=None, css_class=""):
     """The hero image in several widths, WebP with a JPEG fallback, with its
-    dimensions so the page does not jump. Copies are made once per image."""
+    dimensions so the page does not jump. Copies are made once per image.
+    Built in Python: it is on every card of every listing."""
     if not article.hero_image:
-        return {"picture": None}
+        return ""
     info = article.hero_renditions or {}
     if info.get("source") != article.hero_image.name:
         info = make_renditions(article)
     media = settings.MEDIA_URL
-
-    def srcset(kind):
-        return ", ".join(f"{media}{path} {width}w" for width, path, *_ in info.get(kind, []))
-
     jpegs = info.get("jpeg") or []
     fallback = next((path for width, path, *_ in jpegs if width >= 800), jpegs[-1][1])
-    return {
-        "picture": {
-            "webp_srcset": srcset("webp"),
-            "jpeg_srcset": srcset("jpeg"),
-            "src": f"{media}{fallback}",
-            "width": info["width"],
-            "height": info["height"],
-            "sizes": sizes,
-            "loading": loading,
-            "alt": article.hero_image_alt if alt is None else alt,
-            "css_class": css_class,
-        }
-    }
+    return format_html(
+        '<picture><source type="image/webp" srcset="{}" sizes="{}">'
+        '<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}" '
+        'loading="{}" decoding="async"{}></picture>',
+        ", ".join(f"{media}{path} {width}w" for width, path, *_ in info.get("webp", [])),
+        sizes,
+        f"{media}{fallback}",
+        ", ".join(f"{media}{path} {width}w" for width, path, *_ in jpegs),
+        sizes,
+        info["width"],
+        info["height"],
+        article.hero_image_alt if alt is None else alt,
+        loading,
+        format_html(' class="{}"', css_class) if css_class else "",
+    )
+
+
+@register.simple_tag(takes_context=True)
+def site_navigation(context):
+    """The section menu, rendered once and kept with the cached sections."""
+    current = context.get("current_section_slug", "")
+    key = f"{NAVIGATION_CACHE_KEY}:html:{current}"
+    html = cache.get(key)
+    if html is None:
+        try:
+            sections = Section.objects.navigation()
+        except DatabaseError:
+            return ""  # error pages still render when the database is down
+        html = render_to_string(
+            "includes/navigation.html", {"sections": sections, "current": current}
+        )
+        cache.set(key, html, 300)
+    return mark_safe(html)
 
 
 @register.simple_tag
@@ -206,3 +218,9 @@ def hero_image_url(article):
         info = make_renditions(article)
     jpegs = info.get("jpeg") or []
     return f"{settings.SITE_URL}{settings.MEDIA_URL}{jpegs[-1][1]}" if jpegs else ""
+
+
+@register.filter
+def iso(value):
+    """Machine-readable date for <time datetime>, to the second."""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""

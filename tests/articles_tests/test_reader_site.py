@@ -272,6 +272,7 @@ def test_rss_feed_parses_and_carries_what_readers_need(client):
 
 
 def test_section_feed_has_only_its_section(client):
+    """A section's feed holds only that section's articles; an unknown section is 404."""
     economy = make_section(name="Économie")
     make_article(section=economy, title="Le tenge recule")
     make_article(title="Hors rubrique")
@@ -283,6 +284,7 @@ def test_section_feed_has_only_its_section(client):
 
 @pytest.mark.parametrize("url", ["/", "/newsletter/", "/recherche/?q=x"])
 def test_every_page_advertises_the_feed(client, url):
+    """Every page links to the RSS feed with <link rel="alternate">."""
     assert '<link rel="alternate" type="application/rss+xml"' in page(client, url)
 
 
@@ -320,6 +322,7 @@ def test_news_sitemap_has_the_last_two_days(client):
 
 
 def test_robots_txt_points_to_both_sitemaps(client):
+    """robots.txt names both sitemaps and keeps robots out of the admin."""
     content = page(client, "/robots.txt")
     assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in content
     assert f"Sitemap: {settings.SITE_URL}/sitemap-news.xml" in content

@@ -111,6 +111,7 @@ def test_results_are_paginated_and_keep_the_query(client):
 
 
 def test_drafts_and_scheduled_articles_are_never_found(client):
+    """Search starts from published(): drafts and scheduled articles never show."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -152,6 +153,7 @@ def test_any_input_gives_an_ordinary_page(client, query):
 
 
 def test_malformed_page_numbers_in_search(client):
+    """Bad page numbers in search give an ordinary page."""
     make_article(title="Finance", body="<p>budget</p>")
     for page in ("abc", "-1", "99999", ""):
         assert client.get(SEARCH, {"q": "budget", "page": page}).status_code == 200

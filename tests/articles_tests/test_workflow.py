@@ -381,6 +381,7 @@ def test_journalist_cannot_restore(newsroom):
 
 
 def test_restore_needs_post(admin_client):
+    """Restoring changes data, so a GET is refused."""
     article = make_article()
     _edit(admin_client, article)
     revision = ArticleRevision.objects.get(article=article)
@@ -416,7 +417,7 @@ def test_stale_copy_is_refused_and_shows_the_other_change(newsroom):
     assert "Titre de l’éditrice" in diff
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_simultaneous_saves_of_one_version_let_only_one_through():
     """Two saves of the same version at the same moment: one passes, one is refused."""
     Group.objects.get_or_create(name="Editor")

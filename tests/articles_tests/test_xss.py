@@ -123,6 +123,7 @@ def problems_in(html):
 
 
 def test_corpus_is_large_enough():
+    """The corpus holds at least 50 distinct payloads."""
     assert len(PAYLOADS) >= 50
     assert len(set(PAYLOADS)) == len(PAYLOADS)
 

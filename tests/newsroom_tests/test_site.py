@@ -23,6 +23,7 @@ def test_email_url_smtp_with_starttls_and_encoded_password():
 
 
 def test_email_url_smtps_defaults_to_port_465():
+    """smtps:// means TLS from the start, on port 465 unless told otherwise."""
     parsed = parse_email_url("smtps://u:p@mail.example.org")
     assert (parsed["EMAIL_PORT"], parsed["EMAIL_USE_SSL"]) == (465, True)
 
@@ -84,7 +85,7 @@ def test_csrf_failure_page_explains_and_loses_nothing():
     assert "Le formulaire a expiré" in response.content.decode()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_readers_get_a_503_page_when_the_database_is_unreachable(client):
     """When PostgreSQL cannot be reached, pages answer 503 with a page, not a traceback."""
     make_article()

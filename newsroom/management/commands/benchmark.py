@@ -1,0 +1,257 @@
+"""Load-test the site as it runs in production (gunicorn, production settings)
+against a separate database of generated articles, with wrk.
+
+For each page: requests per second, p50/p95/p99 latency, CPU milliseconds per
+request in the web server and in PostgreSQL, SQL queries per request, and the
+throughput as a share of a static file's, measured in the same run (this machine
+is shared and noisy: the ratio is the comparable figure)."""
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from articles.models import Article, Section
+
+SEARCH_TERMS = [
+    "kirghizistan", "kyrgyzstan", "tokaiev", "échanges commerciaux", "barrage rogun",
+    "mer d'aral", "glaciers", "gaz chine", "samarcande tourisme", "migrants russie",
+    "corridor transcaspien", "centrale nucléaire", "bichkek cinéma", "électricité pakistan",
+    "coton", "eau irrigation", "tachkent réformes", "douchanbe", "frontière", "sécheresse",
+]  # fmt: skip
+
+WRK_SCRIPT = """
+local paths = {}
+local counter = 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  counter = math.random(#paths)
+end
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "errors": %d, "non2xx": %d, '
+    .. '"p50": %d, "p95": %d, "p99": %d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout,
+    e.status, latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+class Command(BaseCommand):
+    help = "Mesure les performances du site (gunicorn + wrk) sur une base générée."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--articles", type=int, default=10_000)
+        parser.add_argument(
+            "--search-only", action="store_true", help="Ne mesure que la recherche."
+        )
+        parser.add_argument("--seconds", type=int, default=10)
+        parser.add_argument("--connections", type=int, default=8)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--port", type=int, default=8765)
+
+    def handle(self, **options):
+        if not shutil.which("wrk"):
+            raise CommandError("wrk is missing: sudo apt-get install wrk (make bench does it).")
+        if settings.DATABASES["default"]["NAME"] in ("newsroom", "postgres"):
+            raise CommandError(
+                "Refusing to fill the main database: set EMBEDDED_DATABASE_NAME or "
+                "DATABASE_URL to a separate one (make bench does)."
+            )
+        self.options = options
+        call_command("migrate", verbosity=0)
+        self.stdout.write(f"Base « {settings.DATABASES['default']['NAME']} » :")
+        call_command("generate_articles", options["articles"])
+        self.static_dir = Path(settings.STATIC_ROOT)
+        self.collect_static()
+        with tempfile.TemporaryDirectory() as workdir:
+            self.workdir = Path(workdir)
+            (self.workdir / "script.lua").write_text(WRK_SCRIPT)
+            server = self.start_gunicorn()
+            try:
+                if options["search_only"]:
+                    self.report_search(options["articles"])
+                else:
+                    self.report_pages(options["articles"])
+            finally:
+                server.terminate()
+                server.wait(10)
+
+    # Set-up ------------------------------------------------------------------------
+
+    def production_environment(self):
+        port = self.options["port"]
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "newsroom.settings.production",
+            "DJANGO_SECRET_KEY": "benchmark-only-" + "x" * 40,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "SITE_URL": f"http://127.0.0.1:{port}",
+            "DATABASE_URL": settings.DATABASE_URL,
+            "DATABASE_CONN_MAX_AGE": "600",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def collect_static(self):
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            env=self.production_environment(),
+            check=True,
+            cwd=settings.BASE_DIR,
+        )
+
+    def start_gunicorn(self):
+        port = self.options["port"]
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        server = subprocess.Popen(
+            [str(gunicorn), "newsroom.wsgi", "--workers", str(self.options["workers"]),
+             "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+            env=self.production_environment(),
+            cwd=settings.BASE_DIR,
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=1)
+                self.server = psutil.Process(server.pid)
+                return server
+            except OSError:
+                time.sleep(0.2)
+        server.terminate()
+        raise CommandError("gunicorn did not start")
+
+    # Measuring ---------------------------------------------------------------------
+
+    def cpu_seconds(self):
+        web = self.server.cpu_times()
+        total_web = web.user + web.system
+        for child in self.server.children(recursive=True):
+            try:
+                times = child.cpu_times()
+                total_web += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        total_db = 0.0
+        for process in self.database_processes():
+            try:
+                times = process.cpu_times()
+                total_db += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total_web, total_db
+
+    def database_processes(self):
+        """The embedded server's postmaster and its backends (none when
+        DATABASE_URL points elsewhere: DB CPU then reads 0)."""
+        data_dir = str(settings.EMBEDDED_DATABASE_DIR)
+        for process in psutil.process_iter(["name", "cmdline"]):
+            cmdline = process.info["cmdline"] or []
+            if process.info["name"] == "postgres" and data_dir in " ".join(cmdline):
+                return [process, *process.children(recursive=True)]
+        return []
+
+    def wrk(self, paths, seconds):
+        paths_file = self.workdir / "paths.txt"
+        paths_file.write_text("\n".join(paths) + "\n")
+        command = [
+            "wrk", "-t2", f"-c{self.options['connections']}", f"-d{seconds}s",
+            "-s", str(self.workdir / "script.lua"), f"http://127.0.0.1:{self.options['port']}",
+            "--", str(paths_file),
+        ]  # fmt: skip
+        web_before, db_before = self.cpu_seconds()
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        web_after, db_after = self.cpu_seconds()
+        result = json.loads(output.strip().splitlines()[-1])
+        requests = max(1, result["requests"])
+        result["rps"] = requests / (result["duration_us"] / 1e6)
+        result["web_cpu_ms"] = (web_after - web_before) * 1000 / requests
+        result["db_cpu_ms"] = (db_after - db_before) * 1000 / requests
+        return result
+
+    def queries_per_request(self, path):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.get(path)
+        with CaptureQueriesContext(connection) as context:
+            client.get(path)
+        return len(context.captured_queries)
+
+    def report_pages(self, total):
+        rng = random.Random(1)
+        published = Article.objects.published()
+        slugs = list(published.order_by("?").values_list("slug", flat=True)[:500])
+        largest = max(Section.objects.all(), key=lambda s: s.articles.count())
+        manifest = json.loads((self.static_dir / "staticfiles.json").read_text())["paths"]
+        targets = {
+            "static file": [f"/static/{manifest['css/site.css']}"],
+            "home": ["/"],
+            "section": [largest.get_absolute_url() + f"?page={n}" for n in range(1, 21)],
+            "article": [f"/article/{slug}/" for slug in slugs],
+            "search": ["/recherche/?q=" + urllib.request.quote(term) for term in SEARCH_TERMS],
+        }
+        rng.shuffle(targets["article"])
+        seconds = self.options["seconds"]
+        self.stdout.write(
+            f"\n{total} articles, gunicorn {self.options['workers']} workers, "
+            f"wrk {self.options['connections']} connections, {seconds} s per page\n"
+        )
+        results = {}
+        for name, paths in targets.items():
+            self.wrk(paths, 2)  # warm-up
+            results[name] = self.wrk(paths, seconds)
+            results[name]["queries"] = (
+                self.queries_per_request(paths[0]) if name != "static file" else 0
+            )
+        static_rps = results["static file"]["rps"]
+        header = (
+            f"{'page':<12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+            f"{'web CPU ms':>10} {'DB CPU ms':>9} {'SQL':>4} {'vs static':>9} {'errors':>6}"
+        )
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for name, r in results.items():
+            self.stdout.write(
+                f"{name:<12} {r['rps']:>8.0f} {r['p50'] / 1000:>8.1f} {r['p95'] / 1000:>8.1f} "
+                f"{r['p99'] / 1000:>8.1f} {r['web_cpu_ms']:>10.2f} {r['db_cpu_ms']:>9.2f} "
+                f"{r['queries']:>4} {r['rps'] / static_rps:>9.3f} {r['errors'] + r['non2xx']:>6}"
+            )
+
+    def report_search(self, total):
+        paths = ["/recherche/?q=" + urllib.request.quote(term) for term in SEARCH_TERMS]
+        self.wrk(paths, 2)
+        result = self.wrk(paths, self.options["seconds"])
+        client = Client(HTTP_HOST="127.0.0.1")
+        timings = []
+        for term in SEARCH_TERMS:
+            started = time.perf_counter()
+            client.get("/recherche/", {"q": term})
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        self.stdout.write(
+            f"\nSearch with {total} articles ({len(SEARCH_TERMS)} queries in rotation): "
+            f"{result['rps']:.0f} req/s under load, p50 {result['p50'] / 1000:.1f} ms, "
+            f"p95 {result['p95'] / 1000:.1f} ms, p99 {result['p99'] / 1000:.1f} ms, "
+            f"web CPU {result['web_cpu_ms']:.2f} ms and DB CPU {result['db_cpu_ms']:.2f} ms "
+            f"per request, errors {result['errors'] + result['non2xx']}."
+        )
+        self.stdout.write(
+            f"One query at a time (no load): median {timings[len(timings) // 2]:.1f} ms, "
+            f"slowest {timings[-1]:.1f} ms."
+        )
