@@ -35,12 +35,17 @@ setup: $(RUNTIME_STAMP)
 
 run: setup serve
 
+# The web server and, beside it, the worker that sends newsletters; stopping one
+# (Ctrl-C) stops both.
 serve: $(RUNTIME_STAMP)
 	@echo ""
 	@echo "  Site:  http://127.0.0.1:$(PORT)/"
 	@echo "  Admin: http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Mail:  written to var/outbox/ (set EMAIL_URL to send for real)"
 	@echo ""
-	$(MANAGE) runserver 127.0.0.1:$(PORT)
+	@$(MANAGE) db_worker --no-reload & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 migrate: $(RUNTIME_STAMP)
 	$(MANAGE) migrate --noinput
@@ -74,6 +79,7 @@ bench: $(DEV_STAMP)
 		$(MANAGE) benchmark --articles 10000 $(BENCH_ARGS)
 	DATABASE_URL= EMBEDDED_DATABASE_NAME=newsroom_bench_search \
 		$(MANAGE) benchmark --articles 100000 --search-only $(BENCH_ARGS)
+	DATABASE_URL= EMBEDDED_DATABASE_NAME=newsroom_bench $(MANAGE) benchmark_newsletter
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

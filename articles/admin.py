@@ -207,6 +207,13 @@ class ArticleAdmin(admin.ModelAdmin):
             .prefetch_related(Prefetch("authors", queryset=Author.objects.only("name")))
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("model_name") == "issuearticle":
+            # A newsletter offers published articles only.
+            queryset = queryset & Article.objects.published()
+        return queryset, may_have_duplicates
+
     # Saving ------------------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):

@@ -2,6 +2,7 @@
 and pixels, re-encoded without their metadata and named after their real format."""
 
 import io
+import logging
 import uuid
 import warnings
 
@@ -10,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
+
+logger = logging.getLogger(__name__)
 
 # Pillow format name -> (extension, content type)
 ACCEPTED_FORMATS = {
@@ -122,9 +125,15 @@ def make_renditions(article) -> dict:
     elif article.hero_renditions.get("source") == name:
         return article.hero_renditions
     else:
-        with default_storage.open(name) as source:
-            image = Image.open(source)
-            image.load()
+        try:
+            with default_storage.open(name) as source:
+                image = Image.open(source)
+                image.load()
+        except (OSError, Image.DecompressionBombError) as error:
+            # A missing or unreadable file must not break the page or the
+            # newsletter that shows it: the original is used instead.
+            logger.warning("No renditions for %s: %s", name, error)
+            return article.hero_renditions or {}
         if image.mode not in ("RGB", "L"):
             background = Image.new("RGB", image.size, "white")
             rgba = image.convert("RGBA")

@@ -1,16 +1,44 @@
 import csv
+import json
 
-from django.contrib import admin
-from django.http import StreamingHttpResponse
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from .models import Subscriber
+from .emails import TOKEN_PLACEHOLDER, render_issue, send_test, sender_is_running
+from .models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
 
 
 class _Echo:
     def write(self, value):
         return value
+
+
+def _spreadsheet_safe(value: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheet software.
+    return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+class ConsentEventInline(admin.TabularInline):
+    model = ConsentEvent
+    fields = ["at", "kind", "source", "consent_text", "ip", "method"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Subscriber)
@@ -19,10 +47,19 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["email"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "source"]
-    actions = ["export_csv"]
+    fields = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at", "source",
+              "erased_at"]  # fmt: skip
+    readonly_fields = fields
+    inlines = [ConsentEventInline]
+    actions = ["export_csv", "export_record", "unsubscribe", "erase"]
 
-    @admin.action(description=_("Exporter en CSV"))
+    def has_add_permission(self, request):
+        return False  # people subscribe themselves: consent cannot be typed in for them
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # erase instead: the consent log keeps an anonymous trace
+
+    @admin.action(description=gettext_lazy("Exporter en CSV"))
     def export_csv(self, request, queryset):
         columns = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at", "source"]
         headers = [str(Subscriber._meta.get_field(name).verbose_name) for name in columns]
@@ -55,7 +92,243 @@ class SubscriberAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
+    @admin.action(description=gettext_lazy("Exporter le dossier d’un abonné (droit d’accès)"))
+    def export_record(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Choisissez un seul abonné pour exporter son dossier."), messages.ERROR
+            )
+            return None
+        subscriber = queryset.get()
+        body = json.dumps(subscriber.consent_record(), ensure_ascii=False, indent=2)
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="abonne-{subscriber.pk}.json"'
+        return response
 
-def _spreadsheet_safe(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet software.
-    return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+    @admin.action(description=gettext_lazy("Désinscrire"))
+    def unsubscribe(self, request, queryset):
+        count = 0
+        for subscriber in queryset.exclude(status=Subscriber.Status.UNSUBSCRIBED):
+            subscriber.unsubscribe(ConsentEvent.Method.ADMIN)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%d abonné désinscrit.", "%d abonnés désinscrits.", count) % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=gettext_lazy("Effacer les données (droit à l’effacement)"))
+    def erase(self, request, queryset):
+        count = 0
+        for subscriber in queryset.filter(erased_at__isnull=True):
+            subscriber.erase()
+            count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%d abonné effacé : il ne reste qu’une trace anonyme de son consentement.",
+                "%d abonnés effacés : il ne reste qu’une trace anonyme de leur consentement.",
+                count,
+            )
+            % count,
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    list_display = ["version", "created_at", "excerpt"]
+    fields = ["text"]
+
+    @admin.display(description=gettext_lazy("texte"))
+    def excerpt(self, obj):
+        return obj.text[:120]
+
+    def get_changeform_initial_data(self, request):
+        current = ConsentText.objects.current()
+        return {"text": current.text if current else ""}
+
+    def has_change_permission(self, request, obj=None):
+        return False  # versions are kept as they were agreed to
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class IssueArticleForm(forms.ModelForm):
+    class Meta:
+        model = IssueArticle
+        fields = ["article", "position"]
+
+    def clean_article(self):
+        article = self.cleaned_data["article"]
+        if not article.is_public:
+            raise forms.ValidationError(_("Seuls les articles publiés peuvent figurer ici."))
+        return article
+
+
+class IssueArticleInline(admin.TabularInline):
+    model = IssueArticle
+    form = IssueArticleForm
+    autocomplete_fields = ["article"]
+    extra = 3
+
+
+@admin.register(Issue)
+class IssueAdmin(admin.ModelAdmin):
+    list_display = ["subject", "status", "created_at", "finished_at", "sending"]
+    list_filter = ["status"]
+    search_fields = ["subject"]
+    fields = ["subject", "introduction"]
+    inlines = [IssueArticleInline]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status != Issue.Status.DRAFT:
+            return False  # what was sent stays as it was sent
+        return super().has_change_permission(request, obj)
+
+    @admin.display(description=gettext_lazy("envoi"))
+    def sending(self, obj):
+        if obj.status == Issue.Status.DRAFT:
+            return "—"
+        counts = obj.progress()
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:newsletter_issue_progress", args=[obj.pk]),
+            _("%(sent)s envoyés / %(total)s") % counts,
+        )
+
+    def get_urls(self):
+        def view(function, name):
+            return path(
+                f"<int:pk>/{name}/",
+                self.admin_site.admin_view(function),
+                name=f"newsletter_issue_{function.__name__.removesuffix('_view')}",
+            )
+
+        return [
+            view(self.preview_view, "apercu"),
+            view(self.preview_text_view, "apercu-texte"),
+            view(self.test_view, "test"),
+            view(self.send_view, "envoyer"),
+            view(self.progress_view, "envoi"),
+            view(self.resume_view, "reprendre"),
+            view(self.resend_view, "renvoyer-incertains"),
+        ] + super().get_urls()
+
+    def _issue(self, request, pk, send=False):
+        issue = get_object_or_404(Issue, pk=pk)
+        if not self.has_view_permission(request, issue):
+            raise PermissionDenied
+        if send and not request.user.has_perm("newsletter.send_issue"):
+            raise PermissionDenied
+        return issue
+
+    def preview_view(self, request, pk):
+        """The HTML email as subscribers will see it (its unsubscribe link inert)."""
+        issue = self._issue(request, pk)
+        html = render_issue(issue)["html"].replace(TOKEN_PLACEHOLDER, "apercu")
+        return HttpResponse(html)
+
+    def preview_text_view(self, request, pk):
+        issue = self._issue(request, pk)
+        text = render_issue(issue)["text"].replace(TOKEN_PLACEHOLDER, "apercu")
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+    def test_view(self, request, pk):
+        issue = self._issue(request, pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.email:
+            self.message_user(
+                request,
+                _("Votre compte n’a pas d’adresse e-mail : ajoutez-en une pour recevoir le test."),
+                messages.ERROR,
+            )
+        else:
+            try:
+                send_test(issue, request.user)
+            except Exception as error:  # the mail server's refusal, whatever its kind
+                self.message_user(
+                    request,
+                    _("Le test n’a pas pu être envoyé : %(error)s") % {"error": error},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("Test envoyé à %(email)s.") % {"email": request.user.email},
+                    messages.SUCCESS,
+                )
+        if issue.status == Issue.Status.DRAFT:
+            return redirect("admin:newsletter_issue_change", pk)
+        return redirect("admin:newsletter_issue_progress", pk)
+
+    def send_view(self, request, pk):
+        """Confirm, then queue the issue for every confirmed subscriber. Returns at
+        once: the worker sends."""
+        issue = self._issue(request, pk, send=True)
+        if issue.status != Issue.Status.DRAFT:
+            return redirect("admin:newsletter_issue_progress", pk)
+        if not issue.items():
+            self.message_user(
+                request, _("Ajoutez au moins un article publié avant d’envoyer."), messages.ERROR
+            )
+            return redirect("admin:newsletter_issue_change", pk)
+        if request.method == "POST":
+            count = issue.queue(request.user)
+            self.message_user(
+                request,
+                ngettext("Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count)
+                % count,
+                messages.SUCCESS,
+            )
+            return redirect("admin:newsletter_issue_progress", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "issue": issue,
+            "recipients": Subscriber.objects.confirmed().count(),
+            "title": _("Envoyer « %(subject)s »") % {"subject": issue.subject},
+        }
+        return TemplateResponse(request, "admin/newsletter/issue/send.html", context)
+
+    def progress_view(self, request, pk):
+        issue = self._issue(request, pk)
+        counts = issue.progress()
+        running = sender_is_running(issue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "issue": issue,
+            "counts": counts,
+            "running": running,
+            "stalled": not running and issue.status == Issue.Status.SENDING,
+            "can_send": request.user.has_perm("newsletter.send_issue"),
+            "failures": issue.deliveries.filter(status=Delivery.Status.FAILED)
+            .select_related("subscriber")
+            .order_by("pk")[:50],
+            "title": _("Envoi de « %(subject)s »") % {"subject": issue.subject},
+        }
+        return TemplateResponse(request, "admin/newsletter/issue/progress.html", context)
+
+    def resume_view(self, request, pk):
+        issue = self._issue(request, pk, send=True)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        issue.resume()
+        self.message_user(request, _("L’envoi reprend."), messages.SUCCESS)
+        return redirect("admin:newsletter_issue_progress", pk)
+
+    def resend_view(self, request, pk):
+        issue = self._issue(request, pk, send=True)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        count = issue.resend_uncertain()
+        self.message_user(
+            request,
+            ngettext("%d envoi incertain remis en file.", "%d envois incertains remis en file.",
+                     count) % count,
+            messages.SUCCESS,
+        )  # fmt: skip
+        return redirect("admin:newsletter_issue_progress", pk)

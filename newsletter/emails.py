@@ -1,29 +1,52 @@
-"""Every email the site sends is rendered here, from a template triplet:
-``<name>_subject.txt``, ``<name>.txt`` and ``<name>.html`` under
-``templates/newsletter/emails/``."""
+"""Every email the site sends is rendered and sent here. Templates are triplets
+under ``templates/newsletter/emails/``: ``<name>_subject.txt``, ``<name>.txt``
+and ``<name>.html``."""
 
 import logging
+import smtplib
+import time
+from contextlib import contextmanager
+from email.utils import make_msgid, parseaddr
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as db_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+
+from .models import Delivery, Issue
 
 logger = logging.getLogger(__name__)
+
+# Stands for each subscriber's unsubscribe token in an issue rendered once.
+TOKEN_PLACEHOLDER = "UNSUBSCRIBETOKENPLACEHOLDER"
+# Advisory-lock namespace: one sender per issue at a time, across processes.
+SENDER_LOCK_NAMESPACE = 7_401
 
 
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def render_email(name: str, context: dict, to: list[str], headers=None) -> EmailMultiAlternatives:
+def render_email(name: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, HTML) of template triplet ``name``."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"newsletter/emails/{name}_subject.txt", context)
-    subject = " ".join(subject.split())
     text = render_to_string(f"newsletter/emails/{name}.txt", context)
     html = render_to_string(f"newsletter/emails/{name}.html", context)
+    return " ".join(subject.split()), text, html
+
+
+def build_message(subject, text, html, to, *, from_email=None, headers=None, connection=None):
     message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, to, headers=headers or {}
+        subject,
+        text,
+        from_email or settings.DEFAULT_FROM_EMAIL,
+        to,
+        headers=headers or {},
+        connection=connection,
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -33,14 +56,11 @@ def confirmation_message(subscriber) -> EmailMultiAlternatives:
     confirm_url = absolute_url(
         reverse("newsletter:confirm", args=[subscriber.make_token("confirm")])
     )
-    unsubscribe_url = absolute_url(
-        reverse("newsletter:unsubscribe", args=[subscriber.make_token("unsubscribe")])
-    )
-    return render_email(
+    subject, text, html = render_email(
         "confirmation",
-        {"confirm_url": confirm_url, "unsubscribe_url": unsubscribe_url},
-        [subscriber.email],
+        {"confirm_url": confirm_url, "unsubscribe_url": subscriber.unsubscribe_url()},
     )
+    return build_message(subject, text, html, [subscriber.email])
 
 
 def send_confirmation(subscriber) -> bool:
@@ -52,3 +72,187 @@ def send_confirmation(subscriber) -> bool:
         logger.exception("Could not send the confirmation email to subscriber %s", subscriber.pk)
         return False
     return True
+
+
+# Newsletter issues -----------------------------------------------------------------
+
+
+def render_issue(issue) -> dict:
+    """Subject, text and HTML of an issue, rendered once for all subscribers, with
+    a placeholder where each one's unsubscribe token goes."""
+    from articles.images import largest_rendition, make_renditions
+
+    items = []
+    for article in issue.items():
+        if article.hero_image:
+            make_renditions(article)  # no work when the copies exist
+        rendition = largest_rendition(article)
+        items.append(
+            {
+                "article": article,
+                "url": absolute_url(article.get_absolute_url()),
+                "image_url": absolute_url(rendition[0]) if rendition else "",
+            }
+        )
+    subject, text, html = render_email(
+        "issue",
+        {
+            "issue": issue,
+            "paragraphs": [p.strip() for p in issue.introduction.split("\n\n") if p.strip()],
+            "items": items,
+            "unsubscribe_url": absolute_url(
+                reverse("newsletter:unsubscribe", args=[TOKEN_PLACEHOLDER])
+            ),
+            "web_url": absolute_url(issue.get_absolute_url()),
+        },
+    )
+    return {"subject": subject, "text": text, "html": html}
+
+
+def _sender_domain():
+    address = parseaddr(settings.NEWSLETTER_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def issue_message(rendered, subscriber, *, token=None, connection=None):
+    """The issue as sent to ``subscriber``: text and HTML parts, a personal
+    unsubscribe link, and the headers bulk senders must carry (RFC 2369 and
+    RFC 8058 unsubscribe, List-Id, Message-ID, Date, From)."""
+    token = token or subscriber.make_token("unsubscribe")
+    unsubscribe_url = absolute_url(reverse("newsletter:unsubscribe", args=[token]))
+    mailto = settings.NEWSLETTER_UNSUBSCRIBE_MAILTO or parseaddr(settings.NEWSLETTER_FROM_EMAIL)[1]
+    domain = _sender_domain()
+    headers = {
+        "List-Unsubscribe": (
+            f"<{unsubscribe_url}>, <mailto:{mailto}?subject={quote('unsubscribe ' + token)}>"
+        ),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"{settings.SITE_NAME} <newsletter.{domain}>",
+        "Message-ID": make_msgid(idstring="newsletter", domain=domain),
+    }
+    return build_message(
+        rendered["subject"],
+        rendered["text"].replace(TOKEN_PLACEHOLDER, token),
+        rendered["html"].replace(TOKEN_PLACEHOLDER, token),
+        [subscriber.email],
+        from_email=settings.NEWSLETTER_FROM_EMAIL,
+        headers=headers,
+        connection=connection,
+    )
+
+
+def send_test(issue, user) -> None:
+    """Send the issue to an editor, marked as a test; its unsubscribe link is inert."""
+    rendered = render_issue(issue)
+    rendered["subject"] = f"[TEST] {rendered['subject']}"
+
+    class Reader:
+        email = user.email
+
+    issue_message(rendered, Reader, token="test").send()
+
+
+@contextmanager
+def sender_lock(issue):
+    """Hold the issue's sending lock for the duration; yields whether it was
+    obtained. PostgreSQL releases it if the sender dies, with its connection."""
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SENDER_LOCK_NAMESPACE, issue.pk])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with db_connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [SENDER_LOCK_NAMESPACE, issue.pk]
+                )
+
+
+def sender_is_running(issue) -> bool:
+    with sender_lock(issue) as acquired:
+        return not acquired
+
+
+class _Pace:
+    """At most ``rate`` messages a second (0: no limit)."""
+
+    def __init__(self, rate):
+        self.interval = 1 / rate if rate and rate > 0 else 0
+        self.next_at = time.monotonic()
+
+    def wait(self):
+        if not self.interval:
+            return
+        delay = self.next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self.next_at = max(self.next_at, time.monotonic()) + self.interval
+
+
+def send_issue(issue, *, batch_size=None, rate=None, progress=None):
+    """Send ``issue`` to every delivery still waiting, in batches, over reused
+    SMTP connections, at the configured rate. Resumable: a sender that died left
+    its claimed deliveries to be taken again, and the ones it was handing to the
+    mail server marked uncertain (never resent blindly).
+
+    Returns the issue's progress counts, or None if another sender is at work."""
+    batch_size = batch_size or settings.NEWSLETTER_BATCH_SIZE
+    rate = settings.NEWSLETTER_RATE_PER_SECOND if rate is None else rate
+    with sender_lock(issue) as acquired:
+        if not acquired:
+            return None
+        # Holding the lock, no other sender is alive: what is claimed or in
+        # flight belongs to one that died.
+        Delivery.objects.recover(issue)
+        rendered = render_issue(issue)
+        pace = _Pace(rate)
+        mail = get_connection()
+        try:
+            # One connection per batch: reused for its messages, and renewed
+            # before servers that cap messages per connection say no.
+            while True:
+                mail.open()  # before claiming: a server that is down costs nothing
+                batch = Delivery.objects.claim(issue, batch_size)
+                if not batch:
+                    break
+                for delivery in batch:
+                    _deliver(delivery, rendered, mail)
+                    pace.wait()
+                mail.close()
+                if progress:
+                    progress(issue.progress())
+        finally:
+            mail.close()
+        counts = issue.progress()
+        if counts["waiting"] == 0:
+            Issue.objects.filter(pk=issue.pk).update(
+                status=Issue.Status.SENT, finished_at=timezone.now()
+            )
+        return counts
+
+
+def _deliver(delivery, rendered, mail):
+    message = issue_message(rendered, delivery.subscriber, connection=mail)
+    # Committed before the message leaves: if this process dies now, the
+    # delivery is known to be in flight.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENDING, message_id=message.extra_headers["Message-ID"]
+    )
+    try:
+        message.send()
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as e:
+        # The server said no to this message: retrying would not help.
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.FAILED, error=str(e)[:2000]
+        )
+        return
+    except (smtplib.SMTPException, OSError):
+        # The connection broke while the message was being handed over: it may
+        # have left. Uncertain, not resent blindly; this run stops, the next one
+        # resumes with the rest.
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.UNCERTAIN)
+        raise
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now()
+    )

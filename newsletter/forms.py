@@ -1,8 +1,14 @@
+import time
+
 from django import forms
+from django.conf import settings
+from django.core import signing
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
 MAX_SOURCE_LENGTH = 500
+FORM_STAMP_SALT = "newsletter.form-started"
+FORM_STAMP_MAX_AGE = 60 * 60 * 24  # a form older than a day must be sent again
 
 
 def normalize_email(value: str) -> str:
@@ -23,6 +29,12 @@ def clean_source(value: str) -> str:
     return value[:MAX_SOURCE_LENGTH]
 
 
+def form_stamp() -> str:
+    """A signed time for the form, to tell people (who take a few seconds) from
+    bots (which post at once)."""
+    return signing.dumps(time.time(), salt=FORM_STAMP_SALT)
+
+
 class SubscribeForm(forms.Form):
     email = forms.CharField(
         label=_("Votre adresse e-mail"),
@@ -36,6 +48,15 @@ class SubscribeForm(forms.Form):
         ),
     )
     source = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
+    # Honeypot: hidden from people (and from assistive technology), filled by bots.
+    website = forms.CharField(required=False, max_length=2000)
+    started = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("started", form_stamp())
+        self.looks_automated = False
 
     def clean_email(self):
         email = normalize_email(self.cleaned_data["email"])
@@ -46,3 +67,29 @@ class SubscribeForm(forms.Form):
 
     def clean_source(self):
         return clean_source(self.cleaned_data.get("source", ""))
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("website"):
+            self.looks_automated = True
+        stamp = cleaned_data.get("started", "")
+        try:
+            started = signing.loads(stamp, salt=FORM_STAMP_SALT, max_age=FORM_STAMP_MAX_AGE)
+        except signing.SignatureExpired:
+            # A person who left the page open: ask again, with a fresh stamp.
+            self.data = self.data.copy()
+            self.data["started"] = form_stamp()
+            raise forms.ValidationError(
+                _("Ce formulaire était ouvert depuis longtemps : vérifiez votre adresse et "
+                  "validez de nouveau."),
+                code="expired",
+            ) from None  # fmt: skip
+        except (signing.BadSignature, TypeError, ValueError):
+            self.looks_automated = True
+        else:
+            if (
+                not isinstance(started, int | float)
+                or time.time() - started < settings.NEWSLETTER_MIN_FILL_SECONDS
+            ):
+                self.looks_automated = True
+        return cleaned_data

@@ -1,32 +1,94 @@
+import ipaddress
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
-from django.db import models, transaction
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import connection, models, transaction
+from django.db.models import Count, Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays valid
-# At most one confirmation email to an address in this period, whoever asks.
-CONFIRMATION_RESEND_DELAY = timedelta(hours=24)
+# At most one request (and so one confirmation email) for an address in this
+# period, whoever asks and whatever the address's state.
+REQUEST_INTERVAL = timedelta(hours=24)
+CONSENT_TEXT_CACHE_KEY = "newsletter:consent-text"
 
 
 def new_token_key():
     return secrets.token_urlsafe(18)
 
 
+def truncate_ip(ip):
+    """The network part of an address, enough to prove a request's origin without
+    naming a household: IPv4 /24, IPv6 /48."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+class ConsentTextQuerySet(models.QuerySet):
+    def current(self):
+        return self.order_by("-version").first()
+
+
+class ConsentText(models.Model):
+    """The wording readers agree to when they subscribe. Versions are never
+    changed: editing the text in the admin adds a new version."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
+    text = models.TextField(
+        _("texte du consentement"),
+        help_text=_("Affiché sous le formulaire d’inscription ; chaque modification crée une "
+                    "nouvelle version, les anciennes restent dans le registre."),
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    objects = ConsentTextQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("texte de consentement")
+        verbose_name_plural = _("textes de consentement")
+
+    def __str__(self):
+        return _("Version %(version)s") % {"version": self.version}
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionDenied("Consent texts are append-only; add a new version.")
+        with transaction.atomic():
+            # Serialise version numbers between concurrent editors.
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE newsletter_consenttext IN EXCLUSIVE MODE")
+            last = ConsentText.objects.aggregate(models.Max("version"))["version__max"] or 0
+            self.version = last + 1
+            super().save(*args, **kwargs)
+        cache.delete(CONSENT_TEXT_CACHE_KEY)
+
+
 class SubscriberQuerySet(models.QuerySet):
     def confirmed(self):
-        return self.filter(status=Subscriber.Status.CONFIRMED)
+        return self.filter(status=Subscriber.Status.CONFIRMED, erased_at__isnull=True)
 
     def with_email(self, email):
         # Matches the case-insensitive unique index on lower(email).
         return self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
 
-    def request_subscription(self, email, source=""):
-        """Record that ``email`` asked to subscribe. Returns the subscriber and
-        whether a confirmation email should be sent now.
+    def request_subscription(self, email, source="", ip=""):
+        """Record that ``email`` asked to subscribe and return (subscriber, outcome):
+        "send" (a confirmation email is due), "subscribed" (already confirmed:
+        nothing to send) or "throttled" (the address was already asked for in the
+        last 24 hours, whatever its state).
 
         Safe under concurrent requests for one address: one row, and at most one
         of them is told to send."""
@@ -38,21 +100,31 @@ class SubscriberQuerySet(models.QuerySet):
                 [Subscriber(email=email, source=source, created_at=now)], ignore_conflicts=True
             )
             subscriber = self.select_for_update().with_email(email).get()
+            last = subscriber.last_requested_at
+            if last is not None and now - last < REQUEST_INTERVAL:
+                return subscriber, "throttled"
+            subscriber.last_requested_at = now
+            subscriber.save(update_fields=["last_requested_at"])
             if subscriber.status == Subscriber.Status.CONFIRMED:
-                return subscriber, False
-            last_sent = subscriber.confirmation_sent_at
-            if last_sent is not None and now - last_sent < CONFIRMATION_RESEND_DELAY:
-                return subscriber, False
-            subscriber.confirmation_sent_at = now
+                return subscriber, "subscribed"
             if source:
                 subscriber.source = source
-            subscriber.save(update_fields=["confirmation_sent_at", "source"])
-            return subscriber, True
+            subscriber.confirmation_sent_at = now
+            subscriber.save(update_fields=["source", "confirmation_sent_at"])
+            ConsentEvent.objects.create(
+                subscriber=subscriber,
+                kind=ConsentEvent.Kind.REQUESTED,
+                source=source,
+                consent_text=ConsentText.objects.current(),
+                ip=truncate_ip(ip),
+            )
+            return subscriber, "send"
 
-    def release_confirmation_claim(self, subscriber):
-        """Let the address ask again when its confirmation email could not be sent."""
-        self.filter(pk=subscriber.pk, confirmation_sent_at=subscriber.confirmation_sent_at).update(
-            confirmation_sent_at=None
+    def release_request(self, subscriber):
+        """Let the address ask again at once when its confirmation email could
+        not be sent."""
+        self.filter(pk=subscriber.pk, last_requested_at=subscriber.last_requested_at).update(
+            last_requested_at=None, confirmation_sent_at=None
         )
 
     def from_token(self, token, purpose, max_age=None):
@@ -63,7 +135,18 @@ class SubscriberQuerySet(models.QuerySet):
             key = signer.unsign(token, max_age=max_age)
         except (signing.BadSignature, ValueError, TypeError):
             return None
-        return self.filter(token_key=key).first()
+        return self.filter(token_key=key, erased_at__isnull=True).first()
+
+    def purge_unconfirmed(self, older_than):
+        """Delete signups never confirmed and older than ``older_than`` (a
+        timedelta), with their requests: no consent ever existed. Returns the count."""
+        cutoff = timezone.now() - older_than
+        stale = self.filter(
+            status=Subscriber.Status.PENDING, confirmed_at__isnull=True, created_at__lt=cutoff
+        ).exclude(last_requested_at__gte=cutoff)
+        ids = list(stale.values_list("pk", flat=True))
+        self.filter(pk__in=ids).delete()
+        return len(ids)
 
 
 class Subscriber(models.Model):
@@ -85,9 +168,13 @@ class Subscriber(models.Model):
         blank=True,
         help_text=_("La page du site où le formulaire a été rempli."),
     )
+    last_requested_at = models.DateTimeField(
+        _("dernière demande d’inscription"), null=True, blank=True, editable=False
+    )
     confirmation_sent_at = models.DateTimeField(
         _("dernier e-mail de confirmation"), null=True, blank=True, editable=False
     )
+    erased_at = models.DateTimeField(_("effacé le"), null=True, blank=True, editable=False)
     # The random part of the subscriber's signed links; changing it voids them.
     token_key = models.CharField(max_length=40, unique=True, default=new_token_key, editable=False)
 
@@ -100,6 +187,7 @@ class Subscriber(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
         ]
+        indexes = [models.Index(fields=["status"], name="subscriber_status_idx")]
 
     def __str__(self):
         return self.email
@@ -107,13 +195,381 @@ class Subscriber(models.Model):
     def make_token(self, purpose):
         return signing.TimestampSigner(salt=f"newsletter.{purpose}").sign(self.token_key)
 
-    def confirm(self):
-        self.status = self.Status.CONFIRMED
-        self.confirmed_at = timezone.now()
-        self.unsubscribed_at = None
-        self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
+    def unsubscribe_url(self):
+        path = reverse("newsletter:unsubscribe", args=[self.make_token("unsubscribe")])
+        return f"{settings.SITE_URL}{path}"
 
-    def unsubscribe(self):
-        self.status = self.Status.UNSUBSCRIBED
-        self.unsubscribed_at = timezone.now()
-        self.save(update_fields=["status", "unsubscribed_at"])
+    def confirm(self, ip=""):
+        with transaction.atomic():
+            self.status = self.Status.CONFIRMED
+            self.confirmed_at = timezone.now()
+            self.unsubscribed_at = None
+            self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
+            request = self.consent_events.filter(kind=ConsentEvent.Kind.REQUESTED).first()
+            ConsentEvent.objects.create(
+                subscriber=self,
+                kind=ConsentEvent.Kind.CONFIRMED,
+                source=request.source if request else self.source,
+                consent_text=request.consent_text if request else ConsentText.objects.current(),
+                ip=truncate_ip(ip),
+            )
+
+    def unsubscribe(self, method, ip=""):
+        with transaction.atomic():
+            self.status = self.Status.UNSUBSCRIBED
+            self.unsubscribed_at = timezone.now()
+            self.save(update_fields=["status", "unsubscribed_at"])
+            ConsentEvent.objects.create(
+                subscriber=self, kind=ConsentEvent.Kind.WITHDRAWN, method=method,
+                ip=truncate_ip(ip),
+            )  # fmt: skip
+
+    def erase(self):
+        """Erasure (GDPR): the address and every link are gone; what remains is
+        an anonymous trace that a consent existed, and when."""
+        with transaction.atomic():
+            if self.status == self.Status.CONFIRMED:
+                self.unsubscribe(ConsentEvent.Method.ERASURE)
+            self.email = f"efface-{self.pk}@invalid.invalid"
+            self.status = self.Status.UNSUBSCRIBED
+            self.source = ""
+            self.erased_at = timezone.now()
+            self.token_key = new_token_key()
+            self.save()
+            ConsentEvent.objects.filter(subscriber=self).update(ip="")
+            ConsentEvent.objects.create(subscriber=self, kind=ConsentEvent.Kind.ERASED)
+
+    def consent_record(self):
+        """Everything we hold on this subscriber (GDPR access), as plain data."""
+        return {
+            "adresse": self.email,
+            "statut": self.get_status_display(),
+            "inscrit_le": self.created_at.isoformat(),
+            "confirme_le": self.confirmed_at.isoformat() if self.confirmed_at else None,
+            "desinscrit_le": self.unsubscribed_at.isoformat() if self.unsubscribed_at else None,
+            "page_d_origine": self.source,
+            "registre_du_consentement": [
+                {
+                    "evenement": event.get_kind_display(),
+                    "date": event.at.isoformat(),
+                    "page": event.source,
+                    "texte_accepte": (
+                        {"version": event.consent_text.version, "texte": event.consent_text.text}
+                        if event.consent_text
+                        else None
+                    ),
+                    "ip_tronquee": event.ip,
+                    "moyen": event.get_method_display() if event.method else "",
+                }
+                for event in self.consent_events.select_related("consent_text").order_by("at")
+            ],
+            "newsletters_envoyees": [
+                {
+                    "newsletter": delivery.issue.subject,
+                    "statut": delivery.get_status_display(),
+                    "envoyee_le": delivery.sent_at.isoformat() if delivery.sent_at else None,
+                }
+                for delivery in self.deliveries.select_related("issue").order_by("pk")
+            ],
+        }
+
+
+class ConsentEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # The only change ever made to the log: erasing IPs on erasure.
+        if set(kwargs) != {"ip"} or any(kwargs.values()):
+            raise PermissionDenied("The consent log is append-only.")
+        return super().update(**kwargs)
+
+
+class ConsentEvent(models.Model):
+    """The append-only consent log."""
+
+    class Kind(models.TextChoices):
+        REQUESTED = "requested", _("Demande d’inscription")
+        CONFIRMED = "confirmed", _("Confirmation")
+        WITHDRAWN = "withdrawn", _("Retrait du consentement")
+        ERASED = "erased", _("Effacement des données")
+
+    class Method(models.TextChoices):
+        LINK = "link", _("Lien de désinscription (page)")
+        ONE_CLICK = "one-click", _("Désinscription en un clic (messagerie)")
+        ADMIN = "admin", _("Par la rédaction (administration)")
+        ERASURE = "erasure", _("Effacement des données")
+
+    subscriber = models.ForeignKey(
+        Subscriber,
+        verbose_name=_("abonné"),
+        on_delete=models.CASCADE,
+        related_name="consent_events",
+    )
+    kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    source = models.CharField(_("page"), max_length=500, blank=True)
+    consent_text = models.ForeignKey(
+        ConsentText,
+        verbose_name=_("texte accepté"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    ip = models.CharField(_("IP tronquée"), max_length=45, blank=True)
+    method = models.CharField(_("moyen"), max_length=20, choices=Method.choices, blank=True)
+
+    objects = ConsentEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("événement de consentement")
+        verbose_name_plural = _("registre du consentement")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionDenied("The consent log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("The consent log is append-only.")
+
+
+class SignupAttemptQuerySet(models.QuerySet):
+    def record(self, ip):
+        """Count a signup attempt from ``ip``; returns how many this address made
+        in the last hour, this one included."""
+        key = salted_hmac("newsletter.signup-ip", ip or "?").hexdigest()[:32]
+        since = timezone.now() - timedelta(hours=1)
+        self.create(ip_hash=key)
+        return self.filter(ip_hash=key, at__gte=since).count()
+
+    def purge(self, older_than=timedelta(days=1)):
+        return self.filter(at__lt=timezone.now() - older_than).delete()[0]
+
+
+class SignupAttempt(models.Model):
+    """Signup attempts per client address (a keyed hash, not the address), for
+    the per-IP throttle. Rows older than a day are purged."""
+
+    ip_hash = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+
+    objects = SignupAttemptQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["ip_hash", "at"], name="signup_attempt_idx")]
+
+    def __str__(self):
+        return f"{self.ip_hash} {self.at}"
+
+
+class Issue(models.Model):
+    """A newsletter: a subject, an introduction, and a list of articles."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SENDING = "sending", _("Envoi en cours")
+        SENT = "sent", _("Envoyée")
+
+    subject = models.CharField(
+        _("objet"), max_length=200, help_text=_("L’objet de l’e-mail, et le titre de l’archive.")
+    )
+    introduction = models.TextField(
+        _("introduction"),
+        blank=True,
+        help_text=_("Quelques lignes avant les articles. Séparez les paragraphes par une "
+                    "ligne vide."),
+    )  # fmt: skip
+    articles = models.ManyToManyField(
+        "articles.Article", through="IssueArticle", verbose_name=_("articles"), blank=True
+    )
+    status = models.CharField(
+        _("statut"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+    queued_at = models.DateTimeField(_("envoi lancé le"), null=True, blank=True, editable=False)
+    queued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("envoi lancé par"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    finished_at = models.DateTimeField(
+        _("envoi terminé le"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("newsletter")
+        verbose_name_plural = _("newsletters")
+        permissions = [("send_issue", _("Peut envoyer une newsletter aux abonnés"))]
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        return reverse("newsletter:archive-detail", args=[self.pk])
+
+    def items(self):
+        """The issue's articles in order, published ones only."""
+        from articles.models import Article
+
+        return list(
+            Article.objects.published()
+            .filter(newsletter_items__issue=self)
+            .select_related("section")
+            .order_by("newsletter_items__position", "newsletter_items__pk")
+        )
+
+    def queue(self, user=None):
+        """Start sending: a delivery for each confirmed subscriber, then a task
+        for the worker once this transaction commits. Returns the number queued."""
+        from .tasks import send_issue_task
+
+        with transaction.atomic():
+            issue = Issue.objects.select_for_update().get(pk=self.pk)
+            count = Delivery.objects.create_for(issue)
+            if issue.status == Issue.Status.DRAFT:
+                issue.status = Issue.Status.SENDING
+                issue.queued_at = timezone.now()
+                issue.queued_by = user
+                issue.save(update_fields=["status", "queued_at", "queued_by"])
+            transaction.on_commit(lambda: send_issue_task.enqueue(issue.pk))
+        self.refresh_from_db()
+        return count
+
+    def resend_uncertain(self):
+        """An editor's choice: put uncertain deliveries back in the queue (some
+        readers may get the issue twice) and start a sender."""
+        from .tasks import send_issue_task
+
+        with transaction.atomic():
+            count = self.deliveries.filter(status=Delivery.Status.UNCERTAIN).update(
+                status=Delivery.Status.PENDING, claimed_at=None
+            )
+            Issue.objects.filter(pk=self.pk).update(status=Issue.Status.SENDING)
+            transaction.on_commit(lambda: send_issue_task.enqueue(self.pk))
+        return count
+
+    def resume(self):
+        """Start a sender for what is still waiting (after a worker stopped)."""
+        from .tasks import send_issue_task
+
+        transaction.on_commit(lambda: send_issue_task.enqueue(self.pk))
+
+    def progress(self):
+        """Deliveries by state: {"total", "sent", "failed", "uncertain", "waiting"}."""
+        counts = self.deliveries.aggregate(
+            total=Count("pk"),
+            sent=Count("pk", filter=Q(status=Delivery.Status.SENT)),
+            failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
+            uncertain=Count("pk", filter=Q(status=Delivery.Status.UNCERTAIN)),
+        )
+        counts["waiting"] = (
+            counts["total"] - counts["sent"] - counts["failed"] - counts["uncertain"]
+        )
+        return counts
+
+
+class IssueArticle(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="items_set")
+    article = models.ForeignKey(
+        "articles.Article",
+        verbose_name=_("article"),
+        on_delete=models.CASCADE,
+        related_name="newsletter_items",
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("article de la newsletter")
+        verbose_name_plural = _("articles de la newsletter")
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "article"], name="issue_article_once"),
+        ]
+
+    def __str__(self):
+        return str(self.article)
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def create_for(self, issue):
+        """A waiting delivery for every confirmed subscriber who has none for
+        ``issue`` yet, in one statement. Returns how many were added."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO newsletter_delivery
+                    (issue_id, subscriber_id, status, message_id, error)
+                SELECT %s, id, %s, '', '' FROM newsletter_subscriber
+                WHERE status = %s AND erased_at IS NULL
+                ON CONFLICT (issue_id, subscriber_id) DO NOTHING
+                """,
+                [issue.pk, Delivery.Status.PENDING, Subscriber.Status.CONFIRMED],
+            )
+            return cursor.rowcount
+
+    def claim(self, issue, size):
+        """Take up to ``size`` waiting deliveries of ``issue`` for this sender;
+        concurrent senders never get the same ones. Commits at once."""
+        with transaction.atomic():
+            ids = list(
+                self.filter(issue=issue, status=Delivery.Status.PENDING)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:size]
+            )
+            self.filter(pk__in=ids).update(
+                status=Delivery.Status.CLAIMED, claimed_at=timezone.now()
+            )
+        return list(self.filter(pk__in=ids).select_related("subscriber").order_by("pk"))
+
+    def recover(self, issue):
+        """After a sender died: deliveries it claimed but never handed to SMTP go
+        back in the queue; the one(s) it was handing over are uncertain (they may
+        have left), never resent blindly. Returns the number now uncertain."""
+        self.filter(issue=issue, status=Delivery.Status.CLAIMED).update(
+            status=Delivery.Status.PENDING, claimed_at=None
+        )
+        return self.filter(issue=issue, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.UNCERTAIN
+        )
+
+
+class Delivery(models.Model):
+    """One newsletter to one subscriber, sent at most once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        CLAIMED = "claimed", _("Prise en charge")
+        SENDING = "sending", _("Remise au serveur de messagerie")
+        SENT = "sent", _("Envoyée")
+        FAILED = "failed", _("Échec")
+        UNCERTAIN = "uncertain", _("Incertaine (envoi interrompu)")
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("envoi")
+        verbose_name_plural = _("envois")
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "subscriber"], name="delivery_once"),
+        ]
+        indexes = [models.Index(fields=["issue", "status"], name="delivery_state_idx")]
+
+    def __str__(self):
+        return f"{self.issue} → {self.subscriber}"

@@ -9,4 +9,6 @@ urlpatterns = [
     path("merci/", views.subscribe_done, name="subscribe-done"),
     path("confirmation/<str:token>/", views.confirm, name="confirm"),
     path("desinscription/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("archives/", views.archive, name="archive"),
+    path("archives/<int:pk>/", views.archive_detail, name="archive-detail"),
 ]

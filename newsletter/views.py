@@ -1,32 +1,69 @@
+from django.conf import settings
 from django.db import transaction
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
+
+from articles.models import Section
 
 from .emails import send_confirmation
 from .forms import SubscribeForm
-from .models import CONFIRMATION_MAX_AGE, Subscriber
+from .models import (
+    CONFIRMATION_MAX_AGE,
+    ConsentEvent,
+    Issue,
+    SignupAttempt,
+    Subscriber,
+)
+
+
+def client_ip(request):
+    """The client's address: REMOTE_ADDR, or the address the trusted proxies saw
+    (NUMBER_OF_PROXIES) in X-Forwarded-For."""
+    proxies = settings.NUMBER_OF_PROXIES
+    if proxies:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def too_many(request, reason):
+    response = render(request, "newsletter/throttled.html", {"reason": reason}, status=429)
+    response["Retry-After"] = str(3600 if reason == "ip" else 86400)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
 def subscribe(request):
     """The signup form. Every valid address gets the same answer, whether it is
-    new, pending, confirmed or unsubscribed: nobody can probe who subscribes."""
-    if request.method == "POST":
-        form = SubscribeForm(request.POST)
-        if form.is_valid():
-            subscriber, should_send = Subscriber.objects.request_subscription(
-                form.cleaned_data["email"], form.cleaned_data["source"]
-            )
-            if should_send and not send_confirmation(subscriber):
-                Subscriber.objects.release_confirmation_claim(subscriber)
-            return redirect("newsletter:subscribe-done")
-        status = 400
-    else:
+    new, pending, confirmed or unsubscribed: nobody can probe who subscribes.
+    Bots that fill the hidden field or post at once get that answer too, and
+    nothing is stored or sent."""
+    if request.method == "GET":
         form = SubscribeForm(initial={"source": request.GET.get("source", "")})
-        status = 200
-    return render(request, "newsletter/subscribe.html", {"form": form}, status=status)
+        return render(request, "newsletter/subscribe.html", {"form": form})
+    ip = client_ip(request)
+    if SignupAttempt.objects.record(ip) > settings.NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR:
+        return too_many(request, "ip")
+    form = SubscribeForm(request.POST)
+    valid = form.is_valid()
+    if form.looks_automated:
+        return redirect("newsletter:subscribe-done")
+    if not valid:
+        return render(request, "newsletter/subscribe.html", {"form": form}, status=400)
+    subscriber, outcome = Subscriber.objects.request_subscription(
+        form.cleaned_data["email"], form.cleaned_data["source"], ip
+    )
+    if outcome == "throttled":
+        return too_many(request, "address")
+    if outcome == "send" and not send_confirmation(subscriber):
+        Subscriber.objects.release_request(subscriber)
+    return redirect("newsletter:subscribe-done")
 
 
 def subscribe_done(request):
@@ -45,7 +82,7 @@ def confirm(request, token):
         with transaction.atomic():
             subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
             if subscriber.status != Subscriber.Status.CONFIRMED:
-                subscriber.confirm()
+                subscriber.confirm(ip=client_ip(request))
         return render(request, "newsletter/confirm_done.html", {"subscriber": subscriber})
     return render(request, "newsletter/confirm.html", {"subscriber": subscriber})
 
@@ -54,11 +91,32 @@ def confirm(request, token):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
+    """GET shows a button. A POST unsubscribes at once and answers 200 without a
+    redirect, as RFC 8058 asks of one-click unsubscribe."""
     subscriber = Subscriber.objects.from_token(token, "unsubscribe")
     if subscriber is None:
         return render(request, "newsletter/link_invalid.html", {"kind": "unsubscribe"}, status=400)
     if request.method == "POST":
-        if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-            subscriber.unsubscribe()
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        with transaction.atomic():
+            subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+            if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+                method = ConsentEvent.Method.ONE_CLICK if one_click else ConsentEvent.Method.LINK
+                subscriber.unsubscribe(method, ip=client_ip(request))
         return render(request, "newsletter/unsubscribe_done.html", {"subscriber": subscriber})
     return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber})
+
+
+@require_GET
+def archive(request):
+    """Past newsletters, newest first."""
+    issues = Issue.objects.filter(status=Issue.Status.SENT).order_by("-finished_at")
+    return render(request, "newsletter/archive.html", {"issues": issues})
+
+
+@require_GET
+def archive_detail(request, pk):
+    """The web version of a sent newsletter (no personal link in it)."""
+    issue = get_object_or_404(Issue, pk=pk, status=Issue.Status.SENT)
+    items = Section.objects.attach_to(issue.items())
+    return render(request, "newsletter/archive_detail.html", {"issue": issue, "items": items})

@@ -25,28 +25,49 @@ def _temporary_media_root():
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
+class SMTPSink(list):
+    """What the test SMTP server received (envelopes), and how it behaves:
+    ``refuse`` holds recipients it answers 550, ``delay`` seconds per message."""
+
+    def __init__(self):
+        super().__init__()
+        self.refuse = set()
+        self.delay = 0.0
+        self.port = None
+
+
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server (aiosmtpd) in this process; Django sends to it over TCP.
     Yields the list of received envelopes."""
+    import asyncio
+
     from aiosmtpd.controller import Controller
 
-    received = []
+    sink = SMTPSink()
 
     class Handler:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address in sink.refuse:
+                return "550 5.1.1 Mailbox unavailable"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
         async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
+            if sink.delay:
+                await asyncio.sleep(sink.delay)
+            sink.append(envelope)
             return "250 Message accepted for delivery"
 
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    sink.port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=sink.port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
+    settings.EMAIL_PORT = sink.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     try:
-        yield received
+        yield sink
     finally:
         controller.stop()

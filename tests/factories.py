@@ -138,3 +138,11 @@ def admin_article_data(article=None, **overrides):
         )
     data.update(overrides)
     return data
+
+
+def signup_data(email, **fields):
+    """The signup form's POST data as a person's browser sends it: the signed time
+    the form was shown and an empty bot trap."""
+    from newsletter.forms import form_stamp
+
+    return {"email": email, "started": form_stamp(), "website": "", **fields}

@@ -80,6 +80,15 @@ def hero_picture(article, sizes="100vw", loading="lazy", alt=None, css_class="")
         info = make_renditions(article)
     media = settings.MEDIA_URL
     jpegs = info.get("jpeg") or []
+    if not jpegs:  # no copies (unreadable file): the original, as it is
+        return format_html(
+            '<img src="{}" width="{}" height="{}" alt="{}" loading="{}">',
+            article.hero_image.url,
+            article.hero_image_width or "",
+            article.hero_image_height or "",
+            article.hero_image_alt if alt is None else alt,
+            loading,
+        )
     fallback = next((path for width, path, *_ in jpegs if width >= 800), jpegs[-1][1])
     return format_html(
         '<picture><source type="image/webp" srcset="{}" sizes="{}">'

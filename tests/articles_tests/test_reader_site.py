@@ -354,3 +354,12 @@ def test_every_page_has_title_description_canonical_and_social_tags(client, kind
     for prop in ("og:title", "og:description", "og:url", "og:image", "og:type"):
         assert f'<meta property="{prop}" content="' in content
     assert '<meta name="twitter:card" content="summary_large_image">' in content
+
+
+def test_a_missing_image_file_does_not_break_the_page(client):
+    """If the hero image's file is gone, the page still renders (without copies)."""
+    article = make_article(hero_image=image_upload(width=600, height=400), hero_image_alt="x")
+    default_storage.delete(article.hero_image.name)
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    assert f'src="{article.hero_image.url}"' in response.content.decode()

@@ -45,6 +45,7 @@ class Command(BaseCommand):
         content = tomllib.loads(CONTENT_FILE.read_text(encoding="utf-8"))
         with transaction.atomic():
             created = self.load(content)
+            self.load_newsletter()
         self.stdout.write(
             self.style.SUCCESS(
                 "Contenu de démonstration : {sections} rubrique(s), {authors} auteur(s), "
@@ -116,6 +117,29 @@ class Command(BaseCommand):
             )
             created["articles"] += 1
         return created
+
+    def load_newsletter(self):
+        """A draft newsletter with the latest articles, and three confirmed demo
+        subscribers (example.org addresses: nothing leaves in development)."""
+        from newsletter.models import Issue, IssueArticle, Subscriber
+
+        for name in ("amina", "bakyt", "dinara"):
+            Subscriber.objects.get_or_create(
+                email=f"{name}@example.org",
+                defaults={"status": Subscriber.Status.CONFIRMED, "source": "/newsletter/"},
+            )
+        issue, created = Issue.objects.get_or_create(
+            subject="La semaine en Asie centrale",
+            defaults={
+                "introduction": (
+                    "Bonjour,\n\nCette semaine, nos correspondants reviennent sur l’eau, "
+                    "l’énergie et les échanges entre voisins. Bonne lecture !"
+                )
+            },
+        )
+        if created:
+            for position, article in enumerate(Article.objects.published().latest()[:3]):
+                IssueArticle.objects.create(issue=issue, article=article, position=position)
 
     def create_accounts(self):
         if not (settings.DEBUG or settings.SETTINGS_MODULE.endswith((".development", ".test"))):

@@ -1,0 +1,76 @@
+"""Measure the newsletter's sending rate: an issue to N subscribers through a
+local SMTP server (aiosmtpd, in this process), as the worker sends it."""
+
+import socket
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from articles.models import Article
+from newsletter.emails import send_issue
+from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
+
+BENCH_DOMAIN = "bench.invalid"
+
+
+class Command(BaseCommand):
+    help = "Mesure le débit d’envoi de la newsletter vers un serveur SMTP local."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--subscribers", type=int, default=10_000)
+
+    def handle(self, subscribers, **options):
+        if settings.DATABASES["default"]["NAME"] in ("newsroom", "postgres"):
+            raise CommandError("Use a separate database (make bench sets EMBEDDED_DATABASE_NAME).")
+        from aiosmtpd.controller import Controller
+
+        received = []
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                received.append(len(envelope.content))
+                return "250 OK"
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        controller.start()
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        try:
+            issue = self.prepare(subscribers)
+            started = time.perf_counter()
+            counts = send_issue(issue, rate=0)
+            elapsed = time.perf_counter() - started
+        finally:
+            controller.stop()
+        size = sum(received) / max(1, len(received)) / 1024
+        self.stdout.write(
+            f"\nNewsletter: {counts['sent']} messages to {subscribers} subscribers in "
+            f"{elapsed:.1f} s = {counts['sent'] / elapsed:.0f} messages/s "
+            f"(batch {settings.NEWSLETTER_BATCH_SIZE}, no rate limit, local SMTP server "
+            f"in the same process; {size:.0f} KiB per message; "
+            f"failed {counts['failed']}, uncertain {counts['uncertain']})."
+        )
+
+    def prepare(self, count):
+        with transaction.atomic():
+            existing = Subscriber.objects.filter(email__endswith=f"@{BENCH_DOMAIN}").count()
+            Subscriber.objects.bulk_create(
+                Subscriber(
+                    email=f"lecteur{index}@{BENCH_DOMAIN}", status=Subscriber.Status.CONFIRMED
+                )
+                for index in range(existing, count)
+            )
+            issue = Issue.objects.create(subject="Mesure d’envoi", introduction="Bonjour.")
+            for position, article in enumerate(
+                Article.objects.published().exclude(hero_image="").latest()[:5]
+            ):
+                IssueArticle.objects.create(issue=issue, article=article, position=position)
+            Delivery.objects.create_for(issue)
+        return issue

@@ -1,0 +1,326 @@
+"""Newsletter issues sent from the admin to a real SMTP server (aiosmtpd)."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from newsletter.emails import _Pace, send_issue
+from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
+from newsletter.tasks import send_issue_task
+from tests.factories import image_upload, make_article, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def make_issue(articles=2, subject="La semaine en Asie centrale"):
+    issue = Issue.objects.create(subject=subject, introduction="Bonjour,\n\nVoici la sélection.")
+    for position in range(articles):
+        article = make_article(title=f"Article sélectionné {position}",
+                               hero_image=image_upload(width=900, height=600),
+                               hero_image_alt="Une photo")  # fmt: skip
+        IssueArticle.objects.create(issue=issue, article=article, position=position)
+    return issue
+
+
+def confirmed_subscribers(count):
+    Subscriber.objects.bulk_create(
+        Subscriber(email=f"abonne{index}@exemple.org", status=Subscriber.Status.CONFIRMED)
+        for index in range(count)
+    )
+
+
+def parse(envelope):
+    return message_from_bytes(envelope.content, policy=policy.default)
+
+
+def one_click_url(message):
+    header = message["List-Unsubscribe"]
+    https = re.search(r"<(https?://[^>]+)>", header).group(1)
+    return urlsplit(https).path
+
+
+def test_a_full_issue_reaches_every_confirmed_subscriber_with_what_bulk_senders_need(
+    client, admin_client, smtp_server, django_capture_on_commit_callbacks
+):
+    """Sending from the admin queues a task and returns at once; the worker's task
+    sends one message per confirmed subscriber, each with HTML and text parts, a
+    personal unsubscribe link and the List-Unsubscribe, List-Id, Message-ID, Date
+    and From headers; each one-click URL unsubscribes exactly its own subscriber."""
+    confirmed_subscribers(300)
+    Subscriber.objects.create(email="attente@exemple.org")
+    Subscriber.objects.create(email="parti@exemple.org", status=Subscriber.Status.UNSUBSCRIBED)
+    issue = make_issue()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:newsletter_issue_send", args=[issue.pk]))
+    assert response.status_code == 302
+    assert smtp_server == []  # the request only queued
+    assert Delivery.objects.filter(issue=issue).count() == 300
+    task = DBTaskResult.objects.get()
+    assert task.task_path == "newsletter.tasks.send_issue_task"
+
+    counts = send_issue_task.call(issue.pk)
+
+    assert counts == {"total": 300, "sent": 300, "failed": 0, "uncertain": 0, "waiting": 0}
+    assert len(smtp_server) == 300
+    recipients = sorted(r for envelope in smtp_server for r in envelope.rcpt_tos)
+    assert recipients == sorted(f"abonne{i}@exemple.org" for i in range(300))
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT and issue.finished_at
+
+    message_ids = set()
+    for envelope in smtp_server:
+        message = parse(envelope)
+        assert message["Subject"] == "La semaine en Asie centrale"
+        assert message["From"] == settings.NEWSLETTER_FROM_EMAIL
+        assert message["Date"] and message["Message-ID"]
+        message_ids.add(message["Message-ID"])
+        assert message["List-Id"].endswith(">") and "newsletter." in message["List-Id"]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert re.fullmatch(r"\s*<https?://\S+>,\s*<mailto:\S+>\s*", message["List-Unsubscribe"])
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert "Article sélectionné 0" in text and "Article sélectionné 1" in html
+        path = one_click_url(message)
+        assert path in text and path in html  # the visible link is the personal one
+        assert "/media/renditions/" in html
+    assert len(message_ids) == 300
+
+    # RFC 8058: a POST with no cookie and no CSRF token unsubscribes at once.
+    anonymous = Client(enforce_csrf_checks=True)
+    for envelope in smtp_server[:300]:
+        message = parse(envelope)
+        before = set(Subscriber.objects.confirmed().values_list("email", flat=True))
+        response = anonymous.post(
+            one_click_url(message),
+            "List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code == 200
+        after = set(Subscriber.objects.confirmed().values_list("email", flat=True))
+        assert before - after == {message["To"]}
+    assert not Subscriber.objects.confirmed().exists()
+
+
+def test_tampered_one_click_token_changes_nothing(client):
+    """A modified token answers 400 and unsubscribes nobody."""
+    subscriber = Subscriber.objects.create(
+        email="x@exemple.org", status=Subscriber.Status.CONFIRMED
+    )
+    token = subscriber.make_token("unsubscribe")
+    tampered = token[:-2] + ("aa" if not token.endswith("aa") else "bb")
+    response = client.post(reverse("newsletter:unsubscribe", args=[tampered]),
+                           "List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert response.status_code == 400
+    assert "n’est pas valide" in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.CONFIRMED
+
+
+def test_refused_recipients_are_failures_and_the_rest_goes_out(smtp_server):
+    """A recipient the server refuses is marked failed, with the reason; others are sent."""
+    confirmed_subscribers(5)
+    smtp_server.refuse.add("abonne2@exemple.org")
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    counts = send_issue(issue)
+    assert counts["sent"] == 4 and counts["failed"] == 1
+    failed = Delivery.objects.get(status=Delivery.Status.FAILED)
+    assert failed.subscriber.email == "abonne2@exemple.org" and "550" in failed.error
+
+
+def test_a_mail_server_that_is_down_leaves_every_delivery_waiting(settings):
+    """If the server cannot be reached, nothing is marked sent, uncertain or lost."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    confirmed_subscribers(3)
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    with pytest.raises(OSError):
+        send_issue(issue)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.PENDING}
+
+
+def test_deliveries_are_unique_per_subscriber_and_issue():
+    """Queueing twice adds nobody twice."""
+    confirmed_subscribers(4)
+    issue = make_issue(articles=1)
+    assert Delivery.objects.create_for(issue) == 4
+    assert Delivery.objects.create_for(issue) == 0
+
+
+def test_recovery_after_a_dead_sender():
+    """Claimed-but-never-handed-over deliveries go back in the queue; the one in
+    flight becomes uncertain and is not resent."""
+    confirmed_subscribers(4)
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    first, second, *rest = Delivery.objects.order_by("pk")
+    Delivery.objects.filter(pk=first.pk).update(status=Delivery.Status.SENT)
+    Delivery.objects.filter(pk=second.pk).update(status=Delivery.Status.SENDING)
+    Delivery.objects.filter(pk__in=[d.pk for d in rest]).update(status=Delivery.Status.CLAIMED)
+    assert Delivery.objects.recover(issue) == 1
+    states = dict(Delivery.objects.values_list("pk", "status"))
+    assert states[second.pk] == Delivery.Status.UNCERTAIN
+    assert {states[d.pk] for d in rest} == {Delivery.Status.PENDING}
+
+
+def test_pace_spaces_messages_at_the_configured_rate(monkeypatch):
+    """At 10 messages a second, the sender waits 0.1 s between messages."""
+    clock = [100.0]
+    slept = []
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+
+    def fake_sleep(seconds):
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(time, "sleep", fake_sleep)
+    pace = _Pace(10)
+    for _ in range(4):
+        pace.wait()
+    assert [round(s, 3) for s in slept] == [0.1, 0.1, 0.1]
+    assert _Pace(0).interval == 0
+
+
+def test_editors_preview_and_send_a_test_to_themselves(
+    admin_client, smtp_server, django_user_model
+):
+    """The issue page previews HTML and text; « M’envoyer un test » mails the editor."""
+    issue = make_issue()
+    user = django_user_model.objects.get(username="admin")
+    user.email = "redaction@exemple.org"
+    user.save()
+    html = admin_client.get(reverse("admin:newsletter_issue_preview", args=[issue.pk]))
+    text = admin_client.get(reverse("admin:newsletter_issue_preview_text", args=[issue.pk]))
+    assert "Article sélectionné 1" in html.content.decode()
+    assert (
+        text["Content-Type"].startswith("text/plain")
+        and "Voici la sélection." in text.content.decode()
+    )
+    admin_client.post(reverse("admin:newsletter_issue_test", args=[issue.pk]))
+    assert len(smtp_server) == 1
+    message = parse(smtp_server[0])
+    assert message["Subject"] == "[TEST] La semaine en Asie centrale"
+    assert smtp_server[0].rcpt_tos == ["redaction@exemple.org"]
+    assert not Delivery.objects.exists()
+
+
+def test_journalists_cannot_send(client):
+    """Sending is an editor's right: a journalist's request is refused and nothing queues."""
+    user = make_user()
+    user.groups.add(Group.objects.get(name="Journalist"))
+    client.force_login(user)
+    issue = make_issue()
+    confirmed_subscribers(2)
+    response = client.post(reverse("admin:newsletter_issue_send", args=[issue.pk]))
+    assert response.status_code == 403
+    assert not Delivery.objects.exists()
+
+
+def test_an_issue_without_published_articles_cannot_be_sent(admin_client):
+    """An issue with no published article is not sent, and the editor is told why."""
+    issue = Issue.objects.create(subject="Vide")
+    IssueArticle.objects.create(issue=issue, article=make_article(published=False))
+    response = admin_client.post(
+        reverse("admin:newsletter_issue_send", args=[issue.pk]), follow=True
+    )
+    assert "au moins un article publié" in response.content.decode()
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.DRAFT
+
+
+def test_progress_page_and_public_archive(client, admin_client, smtp_server):
+    """After sending, the issue page shows the counts and the archive lists it."""
+    confirmed_subscribers(3)
+    issue = make_issue()
+    Delivery.objects.create_for(issue)
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
+    send_issue(issue)
+    progress = admin_client.get(reverse("admin:newsletter_issue_progress", args=[issue.pk]))
+    assert '<td id="sent">3</td>' in progress.content.decode()
+    archive = client.get(reverse("newsletter:archive")).content.decode()
+    assert "La semaine en Asie centrale" in archive
+    detail = client.get(issue.get_absolute_url()).content.decode()
+    assert "Article sélectionné 0" in detail and "Voici la sélection." in detail
+    draft = Issue.objects.create(subject="Brouillon")
+    assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_worker_sends_what_the_admin_queued(smtp_server):
+    """`manage.py db_worker` runs the queued task."""
+    confirmed_subscribers(5)
+    issue = make_issue(articles=1)
+    issue.queue()
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert len(smtp_server) == 5
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.SENT
+
+
+def _database_url():
+    """The test database's URL, for a process of its own."""
+    parts = urlsplit(settings.DATABASE_URL)
+    return parts._replace(path="/" + connection.settings_dict["NAME"]).geturl()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_sender_killed_mid_batch_resumes_without_sending_anyone_twice(smtp_server):
+    """A sending process killed with SIGKILL mid-batch: resuming sends the rest;
+    nobody gets the issue twice; what was in flight is marked uncertain, and an
+    editor can resend it."""
+    confirmed_subscribers(120)
+    issue = make_issue(articles=1)
+    smtp_server.delay = 0.02
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings.development",
+        "DATABASE_URL": _database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "NEWSLETTER_RATE_PER_SECOND": "0",
+        "NEWSLETTER_BATCH_SIZE": "50",
+        "SITE_URL": settings.SITE_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    sender = subprocess.Popen(
+        [sys.executable, "manage.py", "send_newsletter", str(issue.pk), "--no-progress"],
+        cwd=settings.BASE_DIR, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(smtp_server) < 30 and time.monotonic() < deadline and sender.poll() is None:
+        time.sleep(0.01)
+    sender.send_signal(signal.SIGKILL)
+    sender.wait()
+    killed_at = len(smtp_server)
+    assert 30 <= killed_at < 120, sender.stderr.read().decode()[-2000:]
+
+    counts = send_issue(Issue.objects.get(pk=issue.pk))  # what « Reprendre » runs
+
+    received = [r for envelope in smtp_server for r in envelope.rcpt_tos]
+    assert len(received) == len(set(received)), "someone got the issue twice"
+    assert counts["uncertain"] <= 1
+    assert counts["sent"] + counts["uncertain"] == 120
+    assert len(set(received)) >= 119
+    uncertain = Delivery.objects.filter(status=Delivery.Status.UNCERTAIN)
+    assert all(d.subscriber.email not in received or counts["uncertain"] for d in uncertain)
+
+    Issue.objects.get(pk=issue.pk).resend_uncertain()
+    send_issue(Issue.objects.get(pk=issue.pk))
+    everyone = {r for envelope in smtp_server for r in envelope.rcpt_tos}
+    assert everyone == {f"abonne{i}@exemple.org" for i in range(120)}
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.SENT
