@@ -8,7 +8,7 @@ from django.contrib.postgres.search import SearchRank, SearchVectorField
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +31,7 @@ def count_words(standfirst, body):
     return len((standfirst or "").split()) + len(html_to_text(body or "").split())
 
 
-SEARCH_RANKED = 1000
+SEARCH_RANKED = 200
 
 
 def stamped_by(verbose_name, editable=False):
@@ -197,17 +197,34 @@ class ArticleQuerySet(models.QuerySet):
         return self.order_by("-published_at", "-pk")
 
     def latest_per_section(self, sections, count):
-        """The ``count`` latest articles of each of ``sections``, in one query that
-        reads a few index entries per section, whatever the archive's size."""
-        parts = [
-            self.filter(section_id=section.pk)
-            .order_by("-published_at", "-pk")
-            .values("pk")[:count]
-            for section in sections
-        ]
-        if not parts:
-            return self.none()
-        return self.filter(pk__in=parts[0].union(*parts[1:], all=True))
+        """The ``count`` latest articles of each of ``sections`` (newest first,
+        sections attached), in one query that reads a few index entries per
+        section whatever the archive's size. SQL by hand for the same reason as
+        related_to."""
+        if not sections:
+            return []
+        where_sql, where_params = self._where_sql()
+        table = Article._meta.db_table
+        columns = ", ".join(f'"{table}"."{column}"' for column in CARD_COLUMNS)
+        sql = f"""
+            SELECT latest.* FROM unnest(%s::bigint[]) AS section(id)
+            CROSS JOIN LATERAL (
+                SELECT {columns} FROM "{table}"
+                WHERE {where_sql} AND "{table}".section_id = section.id
+                ORDER BY "{table}".published_at DESC, "{table}".id DESC
+                LIMIT %s
+            ) latest
+            ORDER BY latest.published_at DESC, latest.id DESC
+        """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
+        params = [[section.pk for section in sections], *where_params, count]
+        return Section.objects.attach_to(list(Article.objects.raw(sql, params)))
+
+    def _where_sql(self):
+        """This queryset's conditions as SQL, for the hand-written queries below:
+        they keep the one visibility rule, published()."""
+        compiler = self.query.get_compiler(using=self.db)
+        where_sql, where_params = compiler.compile(self.query.where)
+        return where_sql or "TRUE", where_params
 
     def related_to(self, article, count=4, candidates=200):
         """Articles sharing the most tags with ``article``, then its section's,
@@ -218,8 +235,7 @@ class ArticleQuerySet(models.QuerySet):
         Written in SQL: this runs on every article page, and building the same
         query with the ORM costs more CPU than the rest of the page's queries."""
         tag_ids = [tag.pk for tag in article.tags.all()]
-        compiler = self.query.get_compiler(using=self.db)
-        where_sql, where_params = compiler.compile(self.query.where)
+        where_sql, where_params = self._where_sql()
         table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
         columns = ", ".join(f'"{table}"."{column}"' for column in CARD_COLUMNS)
         sql = f"""
@@ -229,7 +245,7 @@ class ArticleQuerySet(models.QuerySet):
             ) AS shared_tags
             FROM (
                 SELECT {columns} FROM "{table}"
-                WHERE {where_sql or "TRUE"} AND "{table}".id <> %s AND (
+                WHERE {where_sql} AND "{table}".id <> %s AND (
                     "{table}".section_id = %s OR EXISTS (
                         SELECT 1 FROM "{tags_table}" t
                         WHERE t.article_id = "{table}".id AND t.tag_id = ANY(%s)
@@ -250,13 +266,21 @@ class ArticleQuerySet(models.QuerySet):
         """Articles matching a tsquery (see search.build_query), best first. Ranks
         the most recent ``SEARCH_RANKED`` matches: news readers want recent
         articles, and ranking every match of a common word would not scale."""
-        matching = self.filter(search_vector=query)
-        recent = matching.order_by("-published_at").values("pk")[:SEARCH_RANKED]
         return (
-            Article.objects.filter(pk__in=recent)
+            Article.objects.filter(pk__in=self._recent_matches(query))
             .annotate(rank=SearchRank(F("search_vector"), query))
             .order_by("-rank", "-published_at")
         )
+
+    def search_count(self, query):
+        """How many articles search() ranks (at most SEARCH_RANKED), cheaply."""
+        return self._recent_matches(query).count()
+
+    def _recent_matches(self, query):
+        # With a common word PostgreSQL walks the date index and stops early; with a
+        # rare one it asks the GIN index. Either way the work is bounded.
+        matching = self.filter(search_vector=query)
+        return matching.order_by("-published_at").values("pk")[:SEARCH_RANKED]
 
 
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
@@ -348,6 +372,8 @@ class Article(models.Model):
     # Incremented by every save: a form that loaded an older version is stale.
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
     word_count = models.PositiveIntegerField(_("nombre de mots"), default=0, editable=False)
+    # Kept by Correction: article pages look corrections up only when there are some.
+    correction_count = models.PositiveIntegerField(default=0, editable=False)
     # Resized copies of the hero image (see images.make_renditions).
     hero_renditions = models.JSONField(default=dict, blank=True, editable=False)
     search_vector = models.GeneratedField(
@@ -366,6 +392,12 @@ class Article(models.Model):
             models.Index(fields=["status", "-published_at"], name="article_public_idx"),
             models.Index(
                 fields=["section", "status", "-published_at"], name="article_section_idx"
+            ),
+            # The home page's lead: few articles are « à la une », find the latest fast.
+            models.Index(
+                fields=["-published_at"],
+                condition=Q(is_featured=True),
+                name="article_featured_idx",
             ),
             GinIndex(fields=["search_vector"], name="article_search_idx"),
         ]
@@ -574,8 +606,20 @@ class Correction(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        # A correction changes the article: readers and feeds see a new modification date.
-        Article.objects.filter(pk=self.article_id).update(updated_at=timezone.now())
+        self._article_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self._article_changed()
+        return result
+
+    def _article_changed(self):
+        # A correction changes the article: readers and feeds see a new modification
+        # date, and the page knows whether it has corrections to show.
+        Article.objects.filter(pk=self.article_id).update(
+            updated_at=timezone.now(),
+            correction_count=Correction.objects.filter(article_id=self.article_id).count(),
+        )
 
 
 class PreviewLinkQuerySet(models.QuerySet):

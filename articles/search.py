@@ -8,6 +8,7 @@ the same table."""
 
 import re
 import unicodedata
+from bisect import bisect_left
 from html import escape
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -104,24 +105,25 @@ def highlight(text: str, stems: list[str], length: int = 40) -> str:
     if not words:
         return ""
     stems = sorted({stem for stem in stems if len(stem) >= 2}, key=len, reverse=True)
+    hits = []
     if stems:
-        # Folding keeps whitespace, so folded words line up with the original ones.
         starts_with_stem = re.compile(
             r"^\W*(?:" + "|".join(re.escape(stem) for stem in stems) + ")"
         ).match
-        matches = [starts_with_stem(word) is not None for word in fold(text).split()]
-    else:
-        matches = [False] * len(words)
-    running = [0]
-    for matched in matches:
-        running.append(running[-1] + matched)
-    last_start = max(0, len(words) - length)
-    best_start = max(
-        range(last_start + 1),
-        key=lambda start: (running[min(start + length, len(words))] - running[start], -start),
-    )
+        # Folding keeps whitespace, so folded words line up with the original ones.
+        hits = [i for i, word in enumerate(fold(text).split()) if starts_with_stem(word)]
+    best_start = 0
+    if hits:
+        # The window that starts a little before a hit and holds the most hits.
+        best_count = 0
+        for hit in hits:
+            count = bisect_left(hits, hit + length - 3) - bisect_left(hits, hit)
+            if count > best_count:
+                best_start, best_count = max(0, hit - 3), count
+        best_start = min(best_start, max(0, len(words) - length))
     window = range(best_start, min(len(words), best_start + length))
-    parts = [_marked(words[i]) if matches[i] else escape(words[i]) for i in window]
+    marked = set(hits)
+    parts = [_marked(words[i]) if i in marked else escape(words[i]) for i in window]
     prefix = "… " if best_start > 0 else ""
     suffix = " …" if window.stop < len(words) else ""
     return mark_safe(prefix + " ".join(parts) + suffix)

@@ -42,8 +42,8 @@ def home(request):
     lead = published.filter(is_featured=True).latest().first() or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
     sections = Section.objects.navigation()
-    blocks = list(published.latest_per_section(sections, PER_SECTION_COUNT).latest())
-    Section.objects.attach_to([a for a in (lead, *latest, *blocks) if a is not None])
+    blocks = Article.objects.published().latest_per_section(sections, PER_SECTION_COUNT)
+    Section.objects.attach_to([a for a in (lead, *latest) if a is not None])
     by_section = {section: [] for section in sections}
     for article in blocks:
         by_section[article.section].append(article)
@@ -56,6 +56,18 @@ def home(request):
             "section_blocks": [(s, articles) for s, articles in by_section.items() if articles],
         },
     )
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count, when the caller knows a cheaper way to get it."""
+
+    def __init__(self, object_list, per_page, count):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self):
+        return self._known_count
 
 
 def _paginate(request, queryset, per_page=None):
@@ -106,7 +118,12 @@ def search(request):
     query = build_query(words, variants)
     page = None
     if query is not None:
-        page = _paginate(request, Article.objects.published().search(query), SEARCH_PER_PAGE)
+        published = Article.objects.published()
+        paginator = CountedPaginator(
+            published.search(query), SEARCH_PER_PAGE, count=published.search_count(query)
+        )
+        page = paginator.get_page(request.GET.get("page"))
+        page.object_list = Section.objects.attach_to(list(page.object_list))
         if page.object_list:
             stems = search_lexemes(words, variants)
             for article in page.object_list:
@@ -150,7 +167,7 @@ def render_article(request, article, preview=None):
         {
             "article": article,
             "preview": preview,
-            "corrections": article.corrections.all(),
+            "corrections": article.corrections.all() if article.correction_count else (),
             "related": Article.objects.published().related_to(article),
         },
     )

@@ -10,9 +10,10 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from articles.images import make_renditions
 from articles.models import NAVIGATION_CACHE_KEY, Section
@@ -143,22 +144,33 @@ def canonical_url(context):
     return url
 
 
-@register.inclusion_tag("includes/share_links.html")
+SHARE_LABEL = gettext_lazy("Partager cet article")
+
+
+@register.simple_tag
 def share_links(article):
     """Plain links to share an article: no third-party script, no tracking."""
     url = f"{settings.SITE_URL}{article.get_absolute_url()}"
-    title = article.title
-    quoted_url, quoted_title = quote(url, safe=""), quote(title, safe="")
-    return {
-        "links": [
-            ("E-mail", f"mailto:?subject={quoted_title}&body={quoted_url}"),
-            ("X", f"https://x.com/intent/post?url={quoted_url}&text={quoted_title}"),
-            ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quoted_url}"),
-            ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quoted_url}"),
-            ("Telegram", f"https://t.me/share/url?url={quoted_url}&text={quoted_title}"),
-            ("WhatsApp", f"https://wa.me/?text={quote(title + ' ' + url, safe='')}"),
-        ]
-    }
+    quoted_url, quoted_title = quote(url, safe=""), quote(article.title, safe="")
+    links = [
+        ("E-mail", f"mailto:?subject={quoted_title}&body={quoted_url}"),
+        ("X", f"https://x.com/intent/post?url={quoted_url}&text={quoted_title}"),
+        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quoted_url}"),
+        ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quoted_url}"),
+        ("Telegram", f"https://t.me/share/url?url={quoted_url}&text={quoted_title}"),
+        ("WhatsApp", f"https://wa.me/?text={quote(article.title + ' ' + url, safe='')}"),
+    ]
+    return format_html(
+        '<nav class="share" aria-label="{}"><span class="share__label">{}\u00a0:</span>'
+        "<ul>{}</ul></nav>",
+        SHARE_LABEL,
+        _("Partager"),
+        format_html_join(
+            "",
+            '<li><a href="{}" rel="noopener noreferrer nofollow" target="_blank">{}</a></li>',
+            ((href, name) for name, href in links),
+        ),
+    )
 
 
 @register.simple_tag
@@ -203,20 +215,42 @@ def article_json_ld(article):
     return mark_safe(f'<script type="application/ld+json">{encoded}</script>')
 
 
-@register.inclusion_tag("includes/page_meta.html", takes_context=True)
+DEFAULT_DESCRIPTION = gettext_lazy(
+    "L’actualité de l’Asie centrale en français : Kazakhstan, Kirghizistan, Ouzbékistan, "
+    "Tadjikistan, Turkménistan."
+)
+PAGE_META = (
+    '<meta name="description" content="{description}">\n'
+    '<link rel="canonical" href="{canonical}">\n'
+    '<meta property="og:site_name" content="{site_name}">\n'
+    '<meta property="og:locale" content="fr_FR">\n'
+    '<meta property="og:type" content="{kind}">\n'
+    '<meta property="og:title" content="{title}">\n'
+    '<meta property="og:description" content="{description}">\n'
+    '<meta property="og:url" content="{canonical}">\n'
+    '<meta property="og:image" content="{image}">\n'
+    '<meta name="twitter:card" content="summary_large_image">\n'
+    '<meta name="twitter:title" content="{title}">\n'
+    '<meta name="twitter:description" content="{description}">\n'
+    '<meta name="twitter:image" content="{image}">'
+)
+
+
+@register.simple_tag(takes_context=True)
 def page_meta(context, title=None, description=None, image=None, kind="website"):
     """Description, canonical address, Open Graph and Twitter card of a page."""
-    site_name = settings.SITE_NAME
-    return {
-        "title": title or site_name,
-        "description": description
-        or "L’actualité de l’Asie centrale en français : Kazakhstan, Kirghizistan, "
-        "Ouzbékistan, Tadjikistan, Turkménistan.",
-        "image": image or f"{settings.SITE_URL}{static('images/og-default.png')}",
-        "kind": kind,
-        "canonical": canonical_url(context),
-        "site_name": site_name,
-    }
+    description = " ".join(str(description or DEFAULT_DESCRIPTION).split())
+    if len(description) > 300:
+        description = description[:299] + "…"
+    return format_html(
+        PAGE_META,
+        description=description,
+        canonical=canonical_url(context),
+        site_name=settings.SITE_NAME,
+        kind=kind,
+        title=title or settings.SITE_NAME,
+        image=image or f"{settings.SITE_URL}{static('images/og-default.png')}",
+    )
 
 
 @register.simple_tag
@@ -233,3 +267,59 @@ def hero_image_url(article):
 def iso(value):
     """Machine-readable date for <time datetime>, to the second."""
     return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+
+
+LEAD_SIZES = "(min-width: 72rem) 42rem, (min-width: 44rem) 60vw, 100vw"
+CARD_SIZES = "(min-width: 72rem) 17rem, (min-width: 44rem) 30vw, 100vw"
+
+
+@register.simple_tag
+def article_card(article, heading_level=2, show_section=False, lead=False, compact=False,
+                 short=False, loading="lazy"):  # fmt: skip
+    """An article card for listings. Built in Python: pages show up to thirty of
+    them, and the template engine would cost more than the rest of the page.
+
+    ``lead`` for the big card that opens the home page, ``compact`` for a title
+    line without image or standfirst, ``short`` without the standfirst."""
+    url = article.get_absolute_url()
+    classes = "card" + (" card--lead" if lead else "") + (" card--compact" if compact else "")
+    image = ""
+    if article.hero_image and not compact:
+        image = format_html(
+            '<a class="card__image" href="{}" tabindex="-1" aria-hidden="true">{}</a>',
+            url,
+            hero_picture(
+                article,
+                sizes=LEAD_SIZES if lead else CARD_SIZES,
+                loading="eager" if lead else loading,
+                alt="",
+            ),
+        )
+    kicker = ""
+    if show_section:
+        kicker = format_html(
+            '<p class="kicker"><a href="{}">{}</a></p>',
+            article.section.get_absolute_url(),
+            article.section.name,
+        )
+    standfirst = ""
+    if not (compact or short):
+        standfirst = format_html(
+            '<p class="card__standfirst">{}</p>', french_spacing(article.standfirst)
+        )
+    level = int(heading_level)
+    return format_html(
+        '<article class="{}">{}<div class="card__body">{}'
+        '<h{} class="card__title"><a href="{}">{}</a></h{}>{}'
+        '<p class="meta"><time datetime="{}">{}</time></p></div></article>',
+        classes,
+        image,
+        kicker,
+        level,
+        url,
+        french_spacing(article.title),
+        level,
+        standfirst,
+        iso(article.published_at),
+        french_date(article.published_at),
+    )

@@ -55,8 +55,8 @@ PAGES = {
     "section page 2": (lambda w: w["sections"][0].get_absolute_url() + "?page=2", 3),
     "author": (lambda w: w["author"].get_absolute_url(), 3),
     "tag": (lambda w: w["tag"].get_absolute_url(), 3),
-    "article": (lambda w: w["article"].get_absolute_url(), 5),  # article, authors, tags,
-    # corrections, related
+    "article": (lambda w: w["article"].get_absolute_url(), 4),  # article, authors, tags,
+    # related (corrections are looked up only when there are some: see below)
     "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 3),  # count, page, lexemes
     "feed": (lambda w: "/feed/", 3),  # articles, authors, tags
     "section feed": (lambda w: w["sections"][0].get_absolute_url() + "flux/", 4),
@@ -95,3 +95,28 @@ def test_renamed_section_shows_at_once_in_the_menu(client, world):
     section.name = "Culture et société"
     section.save()
     assert "Culture et société" in client.get("/").content.decode()
+
+
+def test_an_article_with_corrections_costs_one_more_query(client, world):
+    """With corrections, the article page reads them too: 5 queries, however many."""
+    from articles.models import Correction
+
+    article = make_article(authors=[world["author"]])
+    Correction.objects.create(article=article, text="Première.")
+    few = queries(client, article.get_absolute_url())
+    for index in range(5):
+        Correction.objects.create(article=article, text=f"Correction {index}.")
+    many = queries(client, article.get_absolute_url())
+    assert (few, many) == (5, 5)
+    assert "Correction 4." in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_deleting_the_last_correction_hides_the_block(client):
+    """The count kept on the article follows deletions too."""
+    from articles.models import Correction
+
+    article = make_article()
+    correction = Correction.objects.create(article=article, text="Erreur de chiffre.")
+    assert "Erreur de chiffre." in client.get(article.get_absolute_url()).content.decode()
+    correction.delete()
+    assert 'id="corrections-title"' not in client.get(article.get_absolute_url()).content.decode()

@@ -168,11 +168,12 @@ class Command(BaseCommand):
                 return [process, *process.children(recursive=True)]
         return []
 
-    def wrk(self, paths, seconds):
+    def wrk(self, paths, seconds, connections=None):
+        connections = connections or self.options["connections"]
         paths_file = self.workdir / "paths.txt"
         paths_file.write_text("\n".join(paths) + "\n")
         command = [
-            "wrk", "-t2", f"-c{self.options['connections']}", f"-d{seconds}s",
+            "wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
             "-s", str(self.workdir / "script.lua"), f"http://127.0.0.1:{self.options['port']}",
             "--", str(paths_file),
         ]  # fmt: skip
@@ -216,27 +217,39 @@ class Command(BaseCommand):
         for name, paths in targets.items():
             self.wrk(paths, 2)  # warm-up
             results[name] = self.wrk(paths, seconds)
-            results[name]["queries"] = (
-                self.queries_per_request(paths[0]) if name != "static file" else 0
+            alone = self.wrk(paths, seconds, connections=1)
+            results[name].update(
+                {f"alone_{key}": value for key, value in alone.items()},
+                queries=self.queries_per_request(paths[0]) if name != "static file" else 0,
             )
         static_rps = results["static file"]["rps"]
         header = (
-            f"{'page':<12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-            f"{'web CPU ms':>10} {'DB CPU ms':>9} {'SQL':>4} {'vs static':>9} {'errors':>6}"
+            f"{'page':<12} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs static':>9} | "
+            f"{'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'web CPU ms':>10} {'DB CPU ms':>9} "
+            f"{'SQL':>4} {'errors':>6}"
+        )
+        self.stdout.write(
+            f"{'':<12} {'— ' + str(self.options['connections']) + ' connections —':^34} | "
+            f"{'— 1 connection —':^46}"
         )
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for name, r in results.items():
+            errors = r["errors"] + r["non2xx"] + r["alone_errors"] + r["alone_non2xx"]
             self.stdout.write(
-                f"{name:<12} {r['rps']:>8.0f} {r['p50'] / 1000:>8.1f} {r['p95'] / 1000:>8.1f} "
-                f"{r['p99'] / 1000:>8.1f} {r['web_cpu_ms']:>10.2f} {r['db_cpu_ms']:>9.2f} "
-                f"{r['queries']:>4} {r['rps'] / static_rps:>9.3f} {r['errors'] + r['non2xx']:>6}"
+                f"{name:<12} {r['rps']:>7.0f} {r['p50'] / 1000:>7.1f} {r['p99'] / 1000:>7.1f} "
+                f"{r['rps'] / static_rps:>9.3f} | {r['alone_rps']:>6.0f} "
+                f"{r['alone_p50'] / 1000:>7.1f} {r['alone_p95'] / 1000:>7.1f} "
+                f"{r['alone_web_cpu_ms']:>10.2f} {r['alone_db_cpu_ms']:>9.2f} "
+                f"{r['queries']:>4} {errors:>6}"
             )
 
     def report_search(self, total):
         paths = ["/recherche/?q=" + urllib.request.quote(term) for term in SEARCH_TERMS]
         self.wrk(paths, 2)
         result = self.wrk(paths, self.options["seconds"])
+        connections = self.options["connections"]
+        single = self.wrk(paths, self.options["seconds"], connections=1)
         client = Client(HTTP_HOST="127.0.0.1")
         timings = []
         for term in SEARCH_TERMS:
@@ -245,11 +258,14 @@ class Command(BaseCommand):
             timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         self.stdout.write(
-            f"\nSearch with {total} articles ({len(SEARCH_TERMS)} queries in rotation): "
-            f"{result['rps']:.0f} req/s under load, p50 {result['p50'] / 1000:.1f} ms, "
-            f"p95 {result['p95'] / 1000:.1f} ms, p99 {result['p99'] / 1000:.1f} ms, "
-            f"web CPU {result['web_cpu_ms']:.2f} ms and DB CPU {result['db_cpu_ms']:.2f} ms "
-            f"per request, errors {result['errors'] + result['non2xx']}."
+            f"\nSearch with {total} articles ({len(SEARCH_TERMS)} queries in rotation):\n"
+            f"  {connections} connections: {result['rps']:.0f} req/s, "
+            f"p50 {result['p50'] / 1000:.1f} ms, p95 {result['p95'] / 1000:.1f} ms, "
+            f"p99 {result['p99'] / 1000:.1f} ms, web CPU {result['web_cpu_ms']:.2f} ms and "
+            f"DB CPU {result['db_cpu_ms']:.2f} ms per request, "
+            f"errors {result['errors'] + result['non2xx']}.\n"
+            f"  1 connection: {single['rps']:.0f} req/s, p50 {single['p50'] / 1000:.1f} ms, "
+            f"p95 {single['p95'] / 1000:.1f} ms, p99 {single['p99'] / 1000:.1f} ms."
         )
         self.stdout.write(
             f"One query at a time (no load): median {timings[len(timings) // 2]:.1f} ms, "

@@ -1,6 +1,7 @@
 """Measure the newsletter's sending rate: an issue to N subscribers through a
 local SMTP server (aiosmtpd, in this process), as the worker sends it."""
 
+import logging
 import socket
 import time
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             raise CommandError("Use a separate database (make bench sets EMBEDDED_DATABASE_NAME).")
         from aiosmtpd.controller import Controller
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's chatter
         received = []
 
         class Handler:
