@@ -280,10 +280,15 @@ class ArticleAdmin(admin.ModelAdmin):
 
     # Actions ------------------------------------------------------------------------
 
-    def _record(self, request, article, note):
-        article.updated_by = request.user
-        article.save()
-        article.record_revision(request.user, note=note)
+    def _set_status(self, request, article, status, note):
+        # Locked and saving only these fields: an edit saved meanwhile is kept
+        # (and, the version having moved, a stale form is still refused).
+        with transaction.atomic():
+            locked = Article.objects.select_for_update().get(pk=article.pk)
+            locked.status = status
+            locked.updated_by = request.user
+            locked.save(update_fields=["status", "published_at", "updated_by"])
+            locked.record_revision(request.user, note=note)
 
     @admin.action(description=gettext_lazy("Soumettre à la relecture"))
     def submit_for_review(self, request, queryset):
@@ -292,8 +297,7 @@ class ArticleAdmin(admin.ModelAdmin):
             if not article.can_be_edited_by(request.user):
                 refused.append(article.title)
                 continue
-            article.status = Article.Status.REVIEW
-            self._record(request, article, _("Soumis à la relecture"))
+            self._set_status(request, article, Article.Status.REVIEW, _("Soumis à la relecture"))
             done += 1
         self._report(request, done, refused, _("vous ne pouvez pas modifier ces articles"))
 
@@ -318,8 +322,7 @@ class ArticleAdmin(admin.ModelAdmin):
                     messages.ERROR,
                 )
                 continue
-            article.status = Article.Status.PUBLISHED
-            self._record(request, article, _("Publié"))
+            self._set_status(request, article, Article.Status.PUBLISHED, _("Publié"))
             done += 1
         if done:
             self.message_user(
@@ -334,8 +337,7 @@ class ArticleAdmin(admin.ModelAdmin):
             raise PermissionDenied
         done = 0
         for article in queryset.exclude(status=Article.Status.DRAFT):
-            article.status = Article.Status.DRAFT
-            self._record(request, article, _("Dépublié"))
+            self._set_status(request, article, Article.Status.DRAFT, _("Dépublié"))
             done += 1
         self.message_user(
             request,
@@ -388,7 +390,8 @@ class ArticleAdmin(admin.ModelAdmin):
             raise PermissionDenied
         revisions = list(article.revisions.select_related("created_by"))
         since = request.GET.get("depuis", "")
-        comparison = compare_revisions(revisions, since if since.isdigit() else None)
+        valid = since.isascii() and since.isdigit() and len(since) < 10
+        comparison = compare_revisions(revisions, since if valid else None)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -28,6 +28,7 @@ from .models import (
 from .sanitizer import html_to_text
 from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
 
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LATEST_COUNT = 6
 PER_SECTION_COUNT = 4
 SEARCH_PER_PAGE = 10
@@ -209,7 +210,9 @@ def shared_preview(request, token):
     """An unpublished article shown to someone without an account, through a
     secret link an editor can revoke. Once the article is public, the link
     leads to the public page."""
-    link = PreviewLink.objects.filter(token=token[:64]).select_related("article__section").first()
+    link = None
+    if TOKEN_RE.fullmatch(token):  # a NUL or a made-up shape is simply unknown
+        link = PreviewLink.objects.filter(token=token).select_related("article__section").first()
     if link is None or link.revoked_at is not None:
         response = render(request, "articles/preview_link_invalid.html", status=404)
         add_never_cache_headers(response)

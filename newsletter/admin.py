@@ -59,7 +59,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # erase instead: the consent log keeps an anonymous trace
 
-    @admin.action(description=gettext_lazy("Exporter en CSV"))
+    @admin.action(description=gettext_lazy("Exporter en CSV"), permissions=["change"])
     def export_csv(self, request, queryset):
         columns = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at", "source"]
         headers = [str(Subscriber._meta.get_field(name).verbose_name) for name in columns]
@@ -92,7 +92,10 @@ class SubscriberAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
-    @admin.action(description=gettext_lazy("Exporter le dossier d’un abonné (droit d’accès)"))
+    @admin.action(
+        description=gettext_lazy("Exporter le dossier d’un abonné (droit d’accès)"),
+        permissions=["change"],
+    )
     def export_record(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(
@@ -105,7 +108,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="abonne-{subscriber.pk}.json"'
         return response
 
-    @admin.action(description=gettext_lazy("Désinscrire"))
+    @admin.action(description=gettext_lazy("Désinscrire"), permissions=["change"])
     def unsubscribe(self, request, queryset):
         count = 0
         for subscriber in queryset.exclude(status=Subscriber.Status.UNSUBSCRIBED):
@@ -117,7 +120,10 @@ class SubscriberAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description=gettext_lazy("Effacer les données (droit à l’effacement)"))
+    @admin.action(
+        description=gettext_lazy("Effacer les données (droit à l’effacement)"),
+        permissions=["change"],
+    )
     def erase(self, request, queryset):
         count = 0
         for subscriber in queryset.filter(erased_at__isnull=True):
@@ -187,6 +193,15 @@ class IssueAdmin(admin.ModelAdmin):
             return False  # what was sent stays as it was sent
         return super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status != Issue.Status.DRAFT:
+            return False  # the archive and the delivery records stay
+        return super().has_delete_permission(request, obj)
+
+    def view_on_site(self, obj):
+        # Only sent issues have a public page.
+        return obj.get_absolute_url() if obj.status == Issue.Status.SENT else None
+
     @admin.display(description=gettext_lazy("envoi"))
     def sending(self, obj):
         if obj.status == Issue.Status.DRAFT:
@@ -216,9 +231,11 @@ class IssueAdmin(admin.ModelAdmin):
             view(self.resend_view, "renvoyer-incertains"),
         ] + super().get_urls()
 
-    def _issue(self, request, pk, send=False):
+    def _issue(self, request, pk, send=False, change=False):
         issue = get_object_or_404(Issue, pk=pk)
         if not self.has_view_permission(request, issue):
+            raise PermissionDenied
+        if change and not request.user.has_perm("newsletter.change_issue"):
             raise PermissionDenied
         if send and not request.user.has_perm("newsletter.send_issue"):
             raise PermissionDenied
@@ -236,7 +253,7 @@ class IssueAdmin(admin.ModelAdmin):
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
     def test_view(self, request, pk):
-        issue = self._issue(request, pk)
+        issue = self._issue(request, pk, change=True)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not request.user.email:

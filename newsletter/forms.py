@@ -49,7 +49,7 @@ class SubscribeForm(forms.Form):
     )
     source = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
     # Honeypot: hidden from people (and from assistive technology), filled by bots.
-    website = forms.CharField(required=False, max_length=2000)
+    website = forms.CharField(required=False)
     started = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
 
     def __init__(self, *args, **kwargs):

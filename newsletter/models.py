@@ -7,7 +7,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -81,8 +81,11 @@ class SubscriberQuerySet(models.QuerySet):
         return self.filter(status=Subscriber.Status.CONFIRMED, erased_at__isnull=True)
 
     def with_email(self, email):
-        # Matches the case-insensitive unique index on lower(email).
-        return self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+        # PostgreSQL lowers both sides, as the unique index on lower(email) does
+        # (Python's lower() differs for a few letters, such as the dotted İ).
+        return self.alias(email_lower=Lower("email")).filter(
+            email_lower=Lower(Value(email, output_field=models.CharField()))
+        )
 
     def request_subscription(self, email, source="", ip=""):
         """Record that ``email`` asked to subscribe and return (subscriber, outcome):
@@ -100,6 +103,8 @@ class SubscriberQuerySet(models.QuerySet):
                 [Subscriber(email=email, source=source, created_at=now)], ignore_conflicts=True
             )
             subscriber = self.select_for_update().with_email(email).get()
+            if subscriber.erased_at is not None:
+                return subscriber, "subscribed"  # an anonymous trace, not an address
             last = subscriber.last_requested_at
             if last is not None and now - last < REQUEST_INTERVAL:
                 return subscriber, "throttled"
@@ -205,7 +210,11 @@ class Subscriber(models.Model):
             self.confirmed_at = timezone.now()
             self.unsubscribed_at = None
             self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
-            request = self.consent_events.filter(kind=ConsentEvent.Kind.REQUESTED).first()
+            request = (
+                self.consent_events.filter(kind=ConsentEvent.Kind.REQUESTED)
+                .order_by("-at", "-pk")
+                .first()
+            )
             ConsentEvent.objects.create(
                 subscriber=self,
                 kind=ConsentEvent.Kind.CONFIRMED,
@@ -219,6 +228,10 @@ class Subscriber(models.Model):
             self.status = self.Status.UNSUBSCRIBED
             self.unsubscribed_at = timezone.now()
             self.save(update_fields=["status", "unsubscribed_at"])
+            # An issue still being sent will not reach them.
+            self.deliveries.filter(status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.SKIPPED
+            )
             ConsentEvent.objects.create(
                 subscriber=self, kind=ConsentEvent.Kind.WITHDRAWN, method=method,
                 ip=truncate_ip(ip),
@@ -237,6 +250,10 @@ class Subscriber(models.Model):
             self.token_key = new_token_key()
             self.save()
             ConsentEvent.objects.filter(subscriber=self).update(ip="")
+            self.deliveries.filter(status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.SKIPPED
+            )
+            self.deliveries.update(error="", message_id="")
             ConsentEvent.objects.create(subscriber=self, kind=ConsentEvent.Kind.ERASED)
 
     def consent_record(self):
@@ -275,6 +292,9 @@ class Subscriber(models.Model):
 
 
 class ConsentEventQuerySet(models.QuerySet):
+    def delete(self):
+        raise PermissionDenied("The consent log is append-only.")
+
     def update(self, **kwargs):
         # The only change ever made to the log: erasing IPs on erasure.
         if set(kwargs) != {"ip"} or any(kwargs.values()):
@@ -448,6 +468,8 @@ class Issue(models.Model):
         readers may get the issue twice) and start a sender."""
         from .tasks import send_issue_task
 
+        if self.status == Issue.Status.DRAFT:
+            return 0
         with transaction.atomic():
             count = self.deliveries.filter(status=Delivery.Status.UNCERTAIN).update(
                 status=Delivery.Status.PENDING, claimed_at=None
@@ -460,18 +482,21 @@ class Issue(models.Model):
         """Start a sender for what is still waiting (after a worker stopped)."""
         from .tasks import send_issue_task
 
+        if self.status != Issue.Status.SENDING:
+            return
         transaction.on_commit(lambda: send_issue_task.enqueue(self.pk))
 
     def progress(self):
-        """Deliveries by state: {"total", "sent", "failed", "uncertain", "waiting"}."""
+        """Deliveries by state: total, sent, failed, uncertain, skipped, waiting."""
         counts = self.deliveries.aggregate(
             total=Count("pk"),
             sent=Count("pk", filter=Q(status=Delivery.Status.SENT)),
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
             uncertain=Count("pk", filter=Q(status=Delivery.Status.UNCERTAIN)),
+            skipped=Count("pk", filter=Q(status=Delivery.Status.SKIPPED)),
         )
-        counts["waiting"] = (
-            counts["total"] - counts["sent"] - counts["failed"] - counts["uncertain"]
+        counts["waiting"] = counts["total"] - sum(
+            counts[key] for key in ("sent", "failed", "uncertain", "skipped")
         )
         return counts
 
@@ -519,6 +544,11 @@ class DeliveryQuerySet(models.QuerySet):
         """Take up to ``size`` waiting deliveries of ``issue`` for this sender;
         concurrent senders never get the same ones. Commits at once."""
         with transaction.atomic():
+            # Readers who left since the issue was queued do not get it.
+            self.filter(issue=issue, status=Delivery.Status.PENDING).exclude(
+                subscriber__status=Subscriber.Status.CONFIRMED,
+                subscriber__erased_at__isnull=True,
+            ).update(status=Delivery.Status.SKIPPED)
             ids = list(
                 self.filter(issue=issue, status=Delivery.Status.PENDING)
                 .order_by("pk")
@@ -552,6 +582,7 @@ class Delivery(models.Model):
         SENT = "sent", _("Envoyée")
         FAILED = "failed", _("Échec")
         UNCERTAIN = "uncertain", _("Incertaine (envoi interrompu)")
+        SKIPPED = "skipped", _("Annulée (désinscription entre-temps)")
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")

@@ -3,8 +3,21 @@ PostgreSQL backend)."""
 
 from django_tasks import task
 
-from .emails import send_issue
-from .models import Issue
+from .emails import send_confirmation, send_issue
+from .models import Issue, Subscriber
+
+
+@task()
+def send_confirmation_task(subscriber_id):
+    """Send the double opt-in email; if the mail server refuses it, let the
+    address ask again at once."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id, erased_at__isnull=True).first()
+    if subscriber is None:
+        return False
+    if not send_confirmation(subscriber):
+        Subscriber.objects.release_request(subscriber)
+        return False
+    return True
 
 
 @task()

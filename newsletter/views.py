@@ -7,7 +7,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from articles.models import Section
 
-from .emails import send_confirmation
 from .forms import SubscribeForm
 from .models import (
     CONFIRMATION_MAX_AGE,
@@ -16,6 +15,7 @@ from .models import (
     SignupAttempt,
     Subscriber,
 )
+from .tasks import send_confirmation_task
 
 
 def client_ip(request):
@@ -61,8 +61,10 @@ def subscribe(request):
     )
     if outcome == "throttled":
         return too_many(request, "address")
-    if outcome == "send" and not send_confirmation(subscriber):
-        Subscriber.objects.release_request(subscriber)
+    if outcome == "send":
+        # Sent by the worker: the answer takes the same time for every address,
+        # so timing does not tell who is subscribed either.
+        send_confirmation_task.enqueue(subscriber.pk)
     return redirect("newsletter:subscribe-done")
 
 

@@ -16,3 +16,5 @@ LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # 
 # fill time set it themselves.
 NEWSLETTER_MIN_FILL_SECONDS = 0
 NEWSLETTER_RATE_PER_SECOND = 0  # no pause between messages
+# Tasks run at once in tests; tests of the queue itself switch to the database.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

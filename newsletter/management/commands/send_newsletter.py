@@ -31,12 +31,13 @@ class Command(BaseCommand):
             raise CommandError(f"Aucune newsletter n° {issue}.") from None
         if not issue.items():
             raise CommandError("Cette newsletter ne contient aucun article publié.")
-        with transaction.atomic():
-            added = Delivery.objects.create_for(issue)
-            if issue.status == Issue.Status.DRAFT:
+        if issue.status == Issue.Status.DRAFT:
+            with transaction.atomic():
+                added = Delivery.objects.create_for(issue)
                 Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
-        if added:
+                issue.status = Issue.Status.SENDING
             self.stdout.write(f"{added} envoi(s) ajouté(s) à la file.")
+        # Otherwise resume: readers who subscribed since do not get an old issue.
         show = None if no_progress else self.progress_bar
         counts = send_issue(issue, batch_size=batch_size, rate=rate, progress=show)
         if counts is None:
@@ -46,12 +47,12 @@ class Command(BaseCommand):
             sys.stderr.write("\n")
         self.stdout.write(
             "Envoyés : {sent} · échecs : {failed} · incertains : {uncertain} · "
-            "en attente : {waiting} · total : {total}".format(**counts)
+            "annulés : {skipped} · en attente : {waiting} · total : {total}".format(**counts)
         )
 
     def progress_bar(self, counts):
         total = counts["total"] or 1
-        done = counts["sent"] + counts["failed"] + counts["uncertain"]
+        done = counts["total"] - counts["waiting"]
         width = 40
         filled = round(width * done / total)
         sys.stderr.write(

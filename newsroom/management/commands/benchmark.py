@@ -141,22 +141,11 @@ class Command(BaseCommand):
     # Measuring ---------------------------------------------------------------------
 
     def cpu_seconds(self):
-        web = self.server.cpu_times()
-        total_web = web.user + web.system
-        for child in self.server.children(recursive=True):
-            try:
-                times = child.cpu_times()
-                total_web += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        total_db = 0.0
-        for process in self.database_processes():
-            try:
-                times = process.cpu_times()
-                total_db += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total_web, total_db
+        """CPU seconds used so far, by process: (web server's, PostgreSQL's)."""
+        return (
+            _cpu_by_pid([self.server, *self.server.children(recursive=True)]),
+            _cpu_by_pid(self.database_processes()),
+        )
 
     def database_processes(self):
         """The embedded server's postmaster and its backends (none when
@@ -183,8 +172,8 @@ class Command(BaseCommand):
         result = json.loads(output.strip().splitlines()[-1])
         requests = max(1, result["requests"])
         result["rps"] = requests / (result["duration_us"] / 1e6)
-        result["web_cpu_ms"] = (web_after - web_before) * 1000 / requests
-        result["db_cpu_ms"] = (db_after - db_before) * 1000 / requests
+        result["web_cpu_ms"] = _cpu_delta(web_before, web_after) * 1000 / requests
+        result["db_cpu_ms"] = _cpu_delta(db_before, db_after) * 1000 / requests
         return result
 
     def queries_per_request(self, path):
@@ -271,3 +260,20 @@ class Command(BaseCommand):
             f"One query at a time (no load): median {timings[len(timings) // 2]:.1f} ms, "
             f"slowest {timings[-1]:.1f} ms."
         )
+
+
+def _cpu_by_pid(processes):
+    totals = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        totals[process.pid] = times.user + times.system
+    return totals
+
+
+def _cpu_delta(before, after):
+    # Processes that start during the run count from zero; those that end (such
+    # as autovacuum workers) are left out rather than counted negative.
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
