@@ -113,7 +113,8 @@ RENDITION_WIDTHS = (480, 800, 1200, 1600)
 
 def make_renditions(article) -> dict:
     """Write resized JPEG and WebP copies of the article's hero image (once per
-    image) and store where they are on the article. Returns the description."""
+    image) and store where they are on the article. Returns the description; costs
+    nothing when the copies are already there, so callers just call it."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
@@ -121,6 +122,8 @@ def make_renditions(article) -> dict:
 
     name = article.hero_image.name if article.hero_image else ""
     if not name:
+        if not article.hero_renditions:
+            return {}  # nothing to make, nothing to forget
         info = {}
     elif article.hero_renditions.get("source") == name:
         return article.hero_renditions

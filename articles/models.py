@@ -537,9 +537,6 @@ class Article(models.Model):
             and self.published_at <= timezone.now()
         )
 
-    def body_text(self):
-        return html_to_text(self.body)
-
     @property
     def reading_minutes(self):
         """Minutes of reading, at about 230 words a minute."""

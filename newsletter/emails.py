@@ -84,8 +84,7 @@ def render_issue(issue) -> dict:
 
     items = []
     for article in issue.items():
-        if article.hero_image:
-            make_renditions(article)  # no work when the copies exist
+        make_renditions(article)  # no work when the copies exist
         rendition = largest_rendition(article)
         items.append(
             {

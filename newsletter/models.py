@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from articles.models import stamped_by
+
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays valid
 # At most one request (and so one confirmation email) for an address in this
 # period, whoever asks and whatever the address's state.
@@ -410,15 +412,7 @@ class Issue(models.Model):
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
     queued_at = models.DateTimeField(_("envoi lancé le"), null=True, blank=True, editable=False)
-    queued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("envoi lancé par"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
+    queued_by = stamped_by(_("envoi lancé par"))
     finished_at = models.DateTimeField(
         _("envoi terminé le"), null=True, blank=True, editable=False
     )

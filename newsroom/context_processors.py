@@ -2,5 +2,5 @@ from django.conf import settings
 
 
 def site(request):
-    """The site's name and address, on every page."""
-    return {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL}
+    """The site's name, on every page."""
+    return {"site_name": settings.SITE_NAME}

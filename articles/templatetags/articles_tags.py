@@ -76,9 +76,7 @@ def hero_picture(article, sizes="100vw", loading="lazy", alt=None, css_class="")
     Built in Python: it is on every card of every listing."""
     if not article.hero_image:
         return ""
-    info = article.hero_renditions or {}
-    if info.get("source") != article.hero_image.name:
-        info = make_renditions(article)
+    info = make_renditions(article)
     media = settings.MEDIA_URL
     jpegs = info.get("jpeg") or []
     if not jpegs:  # no copies (unreadable file): the original, as it is
@@ -124,11 +122,6 @@ def site_navigation(context):
         )
         cache.set(key, html, 300)
     return mark_safe(html)
-
-
-@register.simple_tag
-def absolute(path):
-    return f"{settings.SITE_URL}{path}"
 
 
 @register.simple_tag(takes_context=True)
@@ -205,12 +198,9 @@ def article_json_ld(article):
         "keywords": [tag.name for tag in article.tags.all()],
         "inLanguage": "fr",
     }
-    info = article.hero_renditions or {}
-    if article.hero_image and info.get("source") != article.hero_image.name:
-        info = make_renditions(article)
-    jpegs = info.get("jpeg") or []
-    if jpegs:
-        data["image"] = [f"{settings.SITE_URL}{settings.MEDIA_URL}{jpegs[-1][1]}"]
+    image = hero_image_url(article)
+    if image:
+        data["image"] = [image]
     encoded = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return mark_safe(f'<script type="application/ld+json">{encoded}</script>')
 
@@ -256,10 +246,7 @@ def page_meta(context, title=None, description=None, image=None, kind="website")
 @register.simple_tag
 def hero_image_url(article):
     """Absolute address of the largest copy of the hero image, or ""."""
-    info = article.hero_renditions or {}
-    if article.hero_image and info.get("source") != article.hero_image.name:
-        info = make_renditions(article)
-    jpegs = info.get("jpeg") or []
+    jpegs = make_renditions(article).get("jpeg") or []
     return f"{settings.SITE_URL}{settings.MEDIA_URL}{jpegs[-1][1]}" if jpegs else ""
 
 
