@@ -14,6 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from newsroom.admin import CheckedFiltersMixin
+
 from .forms import ArticleAdminForm, CorrectionForm, PreviewLinkForm
 from .images import make_renditions
 from .models import (
@@ -46,10 +48,31 @@ class SectionAdmin(admin.ModelAdmin):
 
 @admin.register(Author)
 class AuthorAdmin(admin.ModelAdmin):
+    """Journalists may add bylines and edit those that no public article carries
+    yet (an editor reviews them with the article); only editors change a public
+    author page or bind a byline to an account."""
+
     list_display = ["name", "slug", "user"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
     autocomplete_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if is_editor(request.user) else ["user"]
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or is_editor(request.user) or not self._is_public(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or is_editor(request.user) or not self._is_public(obj)
+
+    @staticmethod
+    def _is_public(author):
+        return Author.objects.public().filter(pk=author.pk).exists()
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -114,8 +137,12 @@ class PreviewLinkInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("état"))
     def state(self, obj):
+        if obj.has_ended:
+            return _("terminé")
         if obj.revoked_at:
-            return _("révoqué")
+            return _("actif jusqu’à la publication, le %(date)s") % {
+                "date": timezone.localtime(obj.revoked_at).strftime("%d/%m/%Y %H:%M")
+            }
         return _("actif") if obj.pk else ""
 
     def has_delete_permission(self, request, obj=None):
@@ -123,7 +150,7 @@ class PreviewLinkInline(admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = ["title", "section", "status_badge", "publication", "bylines", "updated_at"]
     list_filter = [

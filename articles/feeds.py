@@ -5,16 +5,44 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
+from django.utils.functional import Promise
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from .images import largest_rendition
 from .models import Article, Section
+from .plaintext import xml_safe
 
 FEED_SIZE = 30
 
 
+def _xml_safe(value):
+    if isinstance(value, Promise):
+        value = str(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_xml_safe(item) for item in value)
+    return xml_safe(value)
+
+
+class SafeRssFeed(Rss201rev2Feed):
+    """RSS 2.0 that drops the characters XML cannot carry from every value,
+    whatever is stored: one bad article never takes the feed down."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(
+            *(_xml_safe(arg) for arg in args),
+            **{key: _xml_safe(value) for key, value in kwargs.items()},
+        )
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(
+            *(_xml_safe(arg) for arg in args),
+            **{key: _xml_safe(value) for key, value in kwargs.items()},
+        )
+
+
 class LatestArticlesFeed(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type = SafeRssFeed
     title = settings.SITE_NAME
     description = _("Les derniers articles sur l’Asie centrale, en français.")
     language = "fr"
@@ -40,7 +68,9 @@ class LatestArticlesFeed(Feed):
         return item.title
 
     def item_description(self, item):
-        return item.standfirst
+        # RSS readers show <description> as HTML: the plain-text standfirst is
+        # escaped, so that what it says is shown, never run.
+        return escape(item.standfirst)
 
     def item_link(self, item):
         return f"{settings.SITE_URL}{item.get_absolute_url()}"

@@ -1,14 +1,12 @@
 """Model fields for article content. The rich-text field is defined here and only
 here, so the editor can be replaced by changing this one module."""
 
-import os
-
 from ckeditor_uploader.fields import RichTextUploadingField
 from django import forms
 from django.db import models
-from django.utils.text import slugify
 
 from .images import check_size, normalize_upload
+from .plaintext import normalize_line, normalize_text
 from .sanitizer import sanitize_html
 from .typography import french_spacing
 
@@ -33,12 +31,39 @@ class SafeImageFormField(forms.ImageField):
         upload = forms.FileField.to_python(self, data)
         if upload is None:
             return None
-        stem = slugify(os.path.splitext(os.path.basename(upload.name or ""))[0])[:60]
         check_size(upload.size)
         upload.seek(0)
-        return normalize_upload(upload.read(), stem=stem)
+        return normalize_upload(upload.read())
 
 
 class SafeImageField(models.ImageField):
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": SafeImageFormField, **kwargs})
+
+
+class PlainCharField(models.CharField):
+    """One line of plain text (a title, a name, a caption), normalised by
+    ``plaintext.normalize_line`` on every path that saves it: forms and the
+    admin (through ``to_python``, so errors show next to the field) and the ORM
+    (``pre_save``)."""
+
+    def to_python(self, value):
+        return normalize_line(super().to_python(value))
+
+    def pre_save(self, model_instance, add):
+        value = normalize_line(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+class PlainTextField(models.TextField):
+    """Plain text of several lines (a standfirst, a bio), normalised by
+    ``plaintext.normalize_text`` on every path that saves it."""
+
+    def to_python(self, value):
+        return normalize_text(super().to_python(value))
+
+    def pre_save(self, model_instance, add):
+        value = normalize_text(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value

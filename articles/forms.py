@@ -101,7 +101,7 @@ class PreviewLinkForm(forms.ModelForm):
         fields = ["recipient"]
 
     def save(self, commit=True):
-        if self.cleaned_data.get("revoke") and self.instance.revoked_at is None:
+        if self.cleaned_data.get("revoke") and not self.instance.has_ended:
             self.instance.revoked_at = timezone.now()
         return super().save(commit=commit)
 

@@ -3,14 +3,14 @@ and pixels, re-encoded without their metadata and named after their real format.
 
 import io
 import logging
-import uuid
+import secrets
 import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, ImageSequence
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,10 @@ def check_size(size: int) -> None:
 
 
 def _open_checked(data: bytes) -> Image.Image:
-    """Open and verify ``data`` as an image, or raise ValidationError in French."""
+    """Open and verify ``data`` as an image, or raise ValidationError in French.
+    Every limit (bytes, sides, pixels times frames) is checked on the header,
+    before any pixel is decoded, so no file costs more than a bounded time and
+    memory to refuse or to accept."""
     check_size(len(data))
     try:
         with warnings.catch_warnings():
@@ -47,6 +50,7 @@ def _open_checked(data: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             image_format = image.format
+            frames = _frame_count(data) if image_format == "GIF" else _n_frames(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError(_too_many_pixels(), code="too_many_pixels") from None
     except Exception:  # Pillow raises many kinds of errors on malformed files
@@ -60,8 +64,28 @@ def _open_checked(data: bytes) -> Image.Image:
             % {"format": image_format or "?"},
             code="bad_format",
         )
-    if width * height > settings.IMAGE_UPLOAD_MAX_PIXELS or width < 1 or height < 1:
+    if width < 1 or height < 1 or width * height > settings.IMAGE_UPLOAD_MAX_PIXELS:
         raise ValidationError(_too_many_pixels(), code="too_many_pixels")
+    if max(width, height) > MAX_SIDE:
+        raise ValidationError(
+            _(
+                "L’image mesure %(width)s × %(height)s pixels : un côté dépasse la limite de "
+                "%(limit)s pixels. Recadrez-la ou découpez-la en plusieurs images."
+            )
+            % {"width": width, "height": height, "limit": f"{MAX_SIDE:,}".replace(",", "\u202f")},
+            code="too_long",
+        )
+    if frames > settings.IMAGE_UPLOAD_MAX_FRAMES or (
+        frames * width * height > settings.IMAGE_UPLOAD_MAX_PIXELS
+    ):
+        raise ValidationError(
+            _(
+                "Cette animation compte trop d’images (%(frames)s de %(width)s × %(height)s "
+                "pixels) : réduisez sa taille ou son nombre d’images."
+            )
+            % {"frames": frames, "width": width, "height": height},
+            code="too_many_frames",
+        )
     try:
         Image.open(io.BytesIO(data)).verify()
         image = Image.open(io.BytesIO(data))
@@ -76,6 +100,48 @@ def _open_checked(data: bytes) -> Image.Image:
     return image
 
 
+# The largest side any output format takes (WebP's limit; JPEG's is 65,535).
+MAX_SIDE = 16_383
+
+
+def _n_frames(image) -> int:
+    # PNG (acTL) and WebP state their frame count in the header.
+    return max(1, int(getattr(image, "n_frames", 1)))
+
+
+def _frame_count(data: bytes) -> int:
+    """The number of images in a GIF, read from its block structure without
+    decoding any (Pillow's n_frames decodes every frame to count them)."""
+    view = memoryview(data)
+    position = 13
+    if len(view) < position:
+        raise ValueError("truncated GIF")
+    if view[10] & 0x80:
+        position += 3 * 2 ** ((view[10] & 0x07) + 1)
+    frames = 0
+    while position < len(view):
+        marker = view[position]
+        if marker == 0x3B:  # trailer
+            break
+        if marker == 0x21:  # extension: label, then sub-blocks
+            position += 2
+        elif marker == 0x2C:  # image descriptor, local colour table, LZW code size
+            frames += 1
+            if position + 10 > len(view):
+                break
+            packed = view[position + 9]
+            position += 10
+            if packed & 0x80:
+                position += 3 * 2 ** ((packed & 0x07) + 1)
+            position += 1
+        else:
+            break  # garbage after the last image: Pillow decides if it is readable
+        while position < len(view) and view[position]:
+            position += view[position] + 1
+        position += 1
+    return max(frames, 1)
+
+
 def _too_many_pixels() -> str:
     megapixels = settings.IMAGE_UPLOAD_MAX_PIXELS // 1_000_000
     return _("L’image est trop grande : %(limit)s millions de pixels au plus.") % {
@@ -83,27 +149,56 @@ def _too_many_pixels() -> str:
     }
 
 
-def normalize_upload(data: bytes, stem: str = "") -> SimpleUploadedFile:
-    """Validate ``data`` and return a re-encoded copy, free of metadata (EXIF
-    locations included), rotated upright, named ``<stem>.<real extension>``."""
+# What survives re-encoding: pixels, the colour profile, and how an animation
+# plays. Comments, text chunks, EXIF and XMP do not (they can carry locations,
+# names, or script for a polyglot file).
+KEPT_INFO = {"icc_profile", "transparency", "duration", "loop", "background"}
+
+
+def _pixels_only(image: Image.Image) -> Image.Image:
+    image.info = {key: value for key, value in image.info.items() if key in KEPT_INFO}
+    return image
+
+
+def _gif_frames(image: Image.Image) -> tuple[list, dict]:
+    frames, durations, disposals = [], [], []
+    for frame in ImageSequence.Iterator(image):
+        durations.append(frame.info.get("duration", 100))
+        disposals.append(getattr(frame, "disposal_method", 0))
+        frames.append(_pixels_only(frame.copy()))
+    options = {"duration": durations, "disposal": disposals, "loop": image.info.get("loop", 0)}
+    return frames, options
+
+
+def normalize_upload(data: bytes) -> SimpleUploadedFile:
+    """Validate ``data`` and return a re-encoded copy that keeps the pixels and
+    colour profile and nothing else (no EXIF location, no comment), rotated
+    upright, under an unguessable name with its real extension: a draft's
+    images cannot be found before the draft is published."""
     image = _open_checked(data)
     image_format = image.format
     extension, content_type = ACCEPTED_FORMATS[image_format]
     output = io.BytesIO()
     if image_format == "GIF":
-        frames = getattr(image, "n_frames", 1)
-        image.save(output, "GIF", save_all=frames > 1, optimize=False)
+        frames, options = _gif_frames(image)
+        if len(frames) > 1:
+            frames[0].save(
+                output, "GIF", save_all=True, append_images=frames[1:], optimize=False, **options
+            )
+        else:
+            frames[0].save(output, "GIF", optimize=False)
     else:
-        image = ImageOps.exif_transpose(image)
+        image = _pixels_only(ImageOps.exif_transpose(image))
+        icc = {"icc_profile": image.info["icc_profile"]} if "icc_profile" in image.info else {}
         if image_format == "JPEG":
             if image.mode not in ("RGB", "L"):
                 image = image.convert("RGB")
-            image.save(output, "JPEG", quality=88, optimize=True, progressive=True)
+            image.save(output, "JPEG", quality=88, optimize=True, progressive=True, **icc)
         elif image_format == "PNG":
-            image.save(output, "PNG", optimize=True)
+            image.save(output, "PNG", optimize=True, **icc)
         else:
-            image.save(output, "WEBP", quality=85)
-    name = f"{stem or uuid.uuid4().hex}.{extension}"
+            image.save(output, "WEBP", quality=85, **icc)
+    name = f"{secrets.token_hex(16)}.{extension}"
     return SimpleUploadedFile(name, output.getvalue(), content_type=content_type)
 
 
@@ -115,7 +210,6 @@ def make_renditions(article) -> dict:
     """Write resized JPEG and WebP copies of the article's hero image (once per
     image) and store where they are on the article. Returns the description; costs
     nothing when the copies are already there, so callers just call it."""
-    from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
     from .models import Article
@@ -146,26 +240,40 @@ def make_renditions(article) -> dict:
         stem = name.rsplit(".", 1)[0].replace("articles/", "renditions/", 1)
         widths = [w for w in RENDITION_WIDTHS if w < width] + [min(width, RENDITION_WIDTHS[-1])]
         info = {"source": name, "width": width, "height": height, "jpeg": [], "webp": []}
-        for target in sorted(set(widths)):
-            resized = image.resize(
-                (target, max(1, round(height * target / width))),
-                Image.Resampling.LANCZOS,
-                reducing_gap=2.0,
-            )
-            for kind, fmt, options in (
-                ("jpeg", "JPEG", {"quality": 82, "optimize": True, "progressive": True}),
-                ("webp", "WEBP", {"quality": 78, "method": 4}),
-            ):
-                buffer = io.BytesIO()
-                resized.convert("RGB").save(buffer, fmt, **options)
-                path = f"{stem}-{target}.{'jpg' if kind == 'jpeg' else 'webp'}"
-                if default_storage.exists(path):
-                    default_storage.delete(path)
-                saved = default_storage.save(path, ContentFile(buffer.getvalue()))
-                info[kind].append([target, saved, len(buffer.getvalue())])
+        try:
+            _write_renditions(image, stem, widths, info)
+        except (OSError, ValueError) as error:
+            # A file the encoders refuse (stored before the upload checks, or
+            # written around them) keeps its original: pages never fail for it.
+            logger.warning("No renditions for %s: %s", name, error)
+            return article.hero_renditions or {}
     Article.objects.filter(pk=article.pk).update(hero_renditions=info)
     article.hero_renditions = info
     return info
+
+
+def _write_renditions(image, stem, widths, info):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    width, height = image.size
+    for target in sorted(set(widths)):
+        resized = image.resize(
+            (target, max(1, round(height * target / width))),
+            Image.Resampling.LANCZOS,
+            reducing_gap=2.0,
+        )
+        for kind, fmt, options in (
+            ("jpeg", "JPEG", {"quality": 82, "optimize": True, "progressive": True}),
+            ("webp", "WEBP", {"quality": 78, "method": 4}),
+        ):
+            buffer = io.BytesIO()
+            resized.convert("RGB").save(buffer, fmt, **options)
+            path = f"{stem}-{target}.{'jpg' if kind == 'jpeg' else 'webp'}"
+            if default_storage.exists(path):
+                default_storage.delete(path)
+            saved = default_storage.save(path, ContentFile(buffer.getvalue()))
+            info[kind].append([target, saved, len(buffer.getvalue())])
 
 
 def largest_rendition(article):

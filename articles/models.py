@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .fields import RichTextField, SafeImageField
+from .fields import PlainCharField, PlainTextField, RichTextField, SafeImageField
 from .sanitizer import html_to_text
 from .search import fold, search_vector_expression
 
@@ -81,14 +81,14 @@ class SectionQuerySet(models.QuerySet):
 
 
 class Section(models.Model):
-    name = models.CharField(_("nom"), max_length=100)
+    name = PlainCharField(_("nom"), max_length=100)
     slug = models.SlugField(
         _("identifiant d’URL"),
         max_length=100,
         unique=True,
         help_text=_("La fin de l’adresse de la rubrique : lettres, chiffres et tirets."),
     )
-    description = models.TextField(
+    description = PlainTextField(
         _("description"),
         blank=True,
         help_text=_("Une phrase ou deux, affichées en tête de la page de la rubrique."),
@@ -122,10 +122,18 @@ class Section(models.Model):
         return result
 
 
+class AuthorQuerySet(models.QuerySet):
+    def public(self):
+        """Authors who sign a public article: an author page is reviewed with the
+        first article an editor publishes under that byline, like the article."""
+        signed = Article.objects.published().filter(authors=models.OuterRef("pk"))
+        return self.filter(models.Exists(signed))
+
+
 class Author(models.Model):
-    name = models.CharField(_("nom"), max_length=150)
+    name = PlainCharField(_("nom"), max_length=150)
     slug = models.SlugField(_("identifiant d’URL"), max_length=150, unique=True)
-    bio = models.TextField(
+    bio = PlainTextField(
         _("présentation"), blank=True, help_text=_("Quelques lignes sur l’auteur, publiques.")
     )
     user = models.OneToOneField(
@@ -137,9 +145,11 @@ class Author(models.Model):
         related_name="author_profile",
         help_text=_(
             "Le compte d’administration de cette personne, s’il existe. Une signature "
-            "n’en a pas besoin (pigiste, invité)."
+            "n’en a pas besoin (pigiste, invité). Seuls les rédacteurs en chef le relient."
         ),
     )
+
+    objects = AuthorQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -158,7 +168,7 @@ class Tag(models.Model):
         COUNTRY = "country", _("Pays")
         THEME = "theme", _("Thème")
 
-    name = models.CharField(_("nom"), max_length=100, unique=True)
+    name = PlainCharField(_("nom"), max_length=100, unique=True)
     slug = models.SlugField(_("identifiant d’URL"), max_length=100, unique=True)
     kind = models.CharField(
         _("type"),
@@ -295,14 +305,14 @@ class Article(models.Model):
         REVIEW = "review", _("En relecture")
         PUBLISHED = "published", _("Publié")
 
-    title = models.CharField(_("titre"), max_length=200)
+    title = PlainCharField(_("titre"), max_length=200)
     slug = models.SlugField(
         _("identifiant d’URL"),
         max_length=200,
         unique=True,
         help_text=_("La fin de l’adresse de l’article, proposée d’après le titre."),
     )
-    standfirst = models.TextField(
+    standfirst = PlainTextField(
         _("chapô"),
         help_text=_("Un paragraphe qui résume l’article, en texte simple, sous le titre."),
     )
@@ -317,19 +327,19 @@ class Article(models.Model):
     )
     hero_image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     hero_image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    hero_image_alt = models.CharField(
+    hero_image_alt = PlainCharField(
         _("texte alternatif de l’image"),
         max_length=300,
         blank=True,
         help_text=_("Ce que montre l’image, pour les lecteurs qui ne la voient pas."),
     )
-    hero_image_caption = models.CharField(
+    hero_image_caption = PlainCharField(
         _("légende"),
         max_length=300,
         blank=True,
         help_text=_("Affichée sous l’image : nommez les personnes et le lieu."),
     )
-    hero_image_credit = models.CharField(
+    hero_image_credit = PlainCharField(
         _("crédit"), max_length=150, blank=True, help_text=_("Photographe ou agence.")
     )
     section = models.ForeignKey(
@@ -426,6 +436,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
         if previous and previous["slug"] != self.slug:
             self._keep_old_address(previous)
+        self._end_preview_links_at_publication()
 
     def get_absolute_url(self):
         return reverse("articles:article-detail", args=[self.slug])
@@ -438,6 +449,18 @@ class Article(models.Model):
             ArticleRedirect.objects.update_or_create(
                 old_slug=previous["slug"], defaults={"article": self}
             )
+
+    def _end_preview_links_at_publication(self):
+        # A preview link shows an article before it is public, never after: it
+        # ends at the publication time, for good, even if the article is later
+        # unpublished. A schedule moved or cancelled before that time moves or
+        # cancels the end too.
+        pending = self.preview_links.filter(revoked_at__gt=timezone.now())
+        if self.status == self.Status.PUBLISHED:
+            pending = pending | self.preview_links.filter(revoked_at__isnull=True)
+            pending.update(revoked_at=self.published_at)
+        else:
+            pending.update(revoked_at=None)
 
     def is_owned_by(self, user):
         """Whether ``user`` created this article or signs it."""
@@ -552,7 +575,7 @@ class ArticleRevision(models.Model):
     version = models.PositiveIntegerField(_("version"))
     data = models.JSONField(_("contenu"))
     changed_fields = models.JSONField(_("champs modifiés"), default=list)
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    note = PlainCharField(_("note"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -584,7 +607,7 @@ class Correction(models.Model):
     article = models.ForeignKey(
         Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="corrections"
     )
-    text = models.TextField(
+    text = PlainTextField(
         _("correction"),
         help_text=_("Ce qui était faux et ce qui a été corrigé, tel que les lecteurs le liront."),
     )
@@ -621,7 +644,7 @@ class Correction(models.Model):
 
 class PreviewLinkQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(revoked_at__isnull=True)
+        return self.filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=timezone.now()))
 
 
 class PreviewLink(models.Model):
@@ -632,13 +655,15 @@ class PreviewLink(models.Model):
         Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="preview_links"
     )
     token = models.CharField(max_length=64, unique=True, default=new_preview_token, editable=False)
-    recipient = models.CharField(
+    recipient = PlainCharField(
         _("pour qui"),
         max_length=150,
         help_text=_("La personne à qui vous envoyez ce lien (une source, un traducteur…)."),
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     created_by = stamped_by(_("créé par"))
+    # Set by an editor's revocation, or to the publication time: the link works
+    # until then.
     revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True, editable=False)
 
     objects = PreviewLinkQuerySet.as_manager()
@@ -653,6 +678,11 @@ class PreviewLink(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:shared-preview", args=[self.token])
+
+    @property
+    def has_ended(self):
+        """Revoked by an editor, or past the article's publication."""
+        return self.revoked_at is not None and self.revoked_at <= timezone.now()
 
     def revoke(self):
         self.revoked_at = timezone.now()
@@ -680,14 +710,14 @@ class SpellingVariantGroup(models.Model):
     """Spellings of one name that readers may type: a search for one finds
     articles written with any other (Kirghizistan / Kirghizstan / Kyrgyzstan)."""
 
-    spellings = models.TextField(
+    spellings = PlainTextField(
         _("orthographes"),
         help_text=_(
             "Les graphies équivalentes, séparées par des virgules ou une par ligne. "
             "Un mot par graphie ; les accents et majuscules sont ignorés."
         ),
     )
-    note = models.CharField(
+    note = PlainCharField(
         _("note"), max_length=200, blank=True, help_text=_("Par exemple : pays, capitale.")
     )
 

@@ -53,8 +53,7 @@ class ArticleSitemap(SiteSitemap):
 
 class AuthorSitemap(SiteSitemap):
     def items(self):
-        signed = Article.objects.published().filter(authors=OuterRef("pk"))
-        return Author.objects.filter(Exists(signed)).order_by("name")
+        return Author.objects.public().order_by("name")
 
 
 class TagSitemap(SiteSitemap):

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from .images import check_size, normalize_upload
 from .models import (
@@ -34,7 +34,7 @@ PER_SECTION_COUNT = 4
 SEARCH_PER_PAGE = 10
 
 
-@require_GET
+@require_safe
 def home(request):
     """The lead story (the latest « à la une », else the latest article), the
     latest articles, and a block per section."""
@@ -78,7 +78,7 @@ def _paginate(request, queryset, per_page=None):
     return page
 
 
-@require_GET
+@require_safe
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
     articles = Article.objects.published().in_section(section).for_listing().latest()
@@ -89,9 +89,9 @@ def section_detail(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def author_detail(request, slug):
-    author = get_object_or_404(Author, slug=slug)
+    author = get_object_or_404(Author.objects.public(), slug=slug)
     articles = Article.objects.published().filter(authors=author).for_listing().latest()
     return render(
         request,
@@ -100,7 +100,7 @@ def author_detail(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
     articles = Article.objects.published().filter(tags=tag).for_listing().latest()
@@ -109,7 +109,7 @@ def tag_detail(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def search(request):
     """French full-text search over published articles. Any input gives an
     ordinary page: operators and punctuation are ignored, long queries cut."""
@@ -183,7 +183,7 @@ def render_article_preview(request, article):
     return render_article(request, article, preview="staff")
 
 
-@require_GET
+@require_safe
 def article_detail(request, slug):
     """A published article. An old address of a published article redirects
     permanently; staff who may change articles also see drafts and scheduled
@@ -205,21 +205,22 @@ def article_detail(request, slug):
     return render_article(request, article)
 
 
-@require_GET
+@require_safe
 def shared_preview(request, token):
     """An unpublished article shown to someone without an account, through a
-    secret link an editor can revoke. Once the article is public, the link
-    leads to the public page."""
+    secret link an editor can revoke. It ends when the article is published:
+    while the article is public it leads to the public page, and it never shows
+    the article again, even after « Dépublier »."""
     link = None
     if TOKEN_RE.fullmatch(token):  # a NUL or a made-up shape is simply unknown
         link = PreviewLink.objects.filter(token=token).select_related("article__section").first()
-    if link is None or link.revoked_at is not None:
+    if link is not None and link.article.is_public:
+        return redirect(link.article)
+    if link is None or link.has_ended:
         response = render(request, "articles/preview_link_invalid.html", status=404)
         add_never_cache_headers(response)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
-    if link.article.is_public:
-        return redirect(link.article)
     return render_article(request, link.article, preview="shared")
 
 

@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from newsroom.admin import CheckedFiltersMixin
+
 from .emails import TOKEN_PLACEHOLDER, render_issue, send_test, sender_is_running
 from .models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
 
@@ -42,7 +44,7 @@ class ConsentEventInline(admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     list_display = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["email"]

@@ -12,9 +12,12 @@ from urllib.parse import quote, urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
+
+from articles.plaintext import normalize_line
 
 from .models import Delivery, Issue
 
@@ -30,13 +33,21 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+def _render_plain(template_name: str, context: dict) -> str:
+    # The subject and the text part are plain text: nothing is HTML-escaped
+    # (« Eau & énergie », not « Eau &amp; énergie »).
+    template = get_template(template_name).template
+    return template.render(Context(context, autoescape=False))
+
+
 def render_email(name: str, context: dict) -> tuple[str, str, str]:
-    """(subject, text, HTML) of template triplet ``name``."""
+    """(subject, text, HTML) of template triplet ``name``. The subject is one
+    line with no control character, whatever the stored text holds."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"newsletter/emails/{name}_subject.txt", context)
-    text = render_to_string(f"newsletter/emails/{name}.txt", context)
+    subject = _render_plain(f"newsletter/emails/{name}_subject.txt", context)
+    text = _render_plain(f"newsletter/emails/{name}.txt", context)
     html = render_to_string(f"newsletter/emails/{name}.html", context)
-    return " ".join(subject.split()), text, html
+    return normalize_line(subject), text, html
 
 
 def build_message(subject, text, html, to, *, from_email=None, headers=None, connection=None):

@@ -8,7 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 MAX_SOURCE_LENGTH = 500
 FORM_STAMP_SALT = "newsletter.form-started"
-FORM_STAMP_MAX_AGE = 60 * 60 * 24  # a form older than a day must be sent again
+# A stamp is short-lived, so that one taken from a page cannot be replayed for
+# long: a form left open longer asks the reader to send it again (keeping what
+# they typed).
+FORM_STAMP_MAX_AGE = 60 * 60 * 2
+# Top-level domains reserved by RFC 2606 and RFC 6761: no mailbox exists there.
+RESERVED_TOP_LEVEL_DOMAINS = {"invalid", "test", "example", "localhost", "local"}
 
 
 def normalize_email(value: str) -> str:
@@ -63,6 +68,14 @@ class SubscribeForm(forms.Form):
         EmailValidator(
             message=_("Cette adresse e-mail n’est pas valide. Exemple : prenom@exemple.fr")
         )(email)
+        if email.rpartition("@")[2].rstrip(".").rpartition(".")[2] in RESERVED_TOP_LEVEL_DOMAINS:
+            raise forms.ValidationError(
+                _(
+                    "Ce domaine est réservé : aucune boîte e-mail n’y existe. "
+                    "Exemple : prenom@exemple.fr"
+                ),
+                code="reserved_domain",
+            )
         return email
 
     def clean_source(self):

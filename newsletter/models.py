@@ -1,6 +1,6 @@
 import ipaddress
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from articles.fields import PlainCharField, PlainTextField
 from articles.models import stamped_by
 
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays valid
@@ -25,6 +26,16 @@ CONSENT_TEXT_CACHE_KEY = "newsletter:consent-text"
 
 def new_token_key():
     return secrets.token_urlsafe(18)
+
+
+def token_issued_at(token):
+    """When a link signed by a TimestampSigner was made (to the second), or None.
+    Call it only on a token whose signature was checked."""
+    try:
+        stamp = token.rsplit(":", 2)[1]
+        return datetime.fromtimestamp(signing.b62_decode(stamp), tz=UTC)
+    except (IndexError, ValueError, OverflowError, OSError):
+        return None
 
 
 def truncate_ip(ip):
@@ -48,7 +59,7 @@ class ConsentText(models.Model):
     changed: editing the text in the admin adds a new version."""
 
     version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
-    text = models.TextField(
+    text = PlainTextField(
         _("texte du consentement"),
         help_text=_("Affiché sous le formulaire d’inscription ; chaque modification crée une "
                     "nouvelle version, les anciennes restent dans le registre."),
@@ -104,9 +115,9 @@ class SubscriberQuerySet(models.QuerySet):
             self.bulk_create(
                 [Subscriber(email=email, source=source, created_at=now)], ignore_conflicts=True
             )
-            subscriber = self.select_for_update().with_email(email).get()
-            if subscriber.erased_at is not None:
-                return subscriber, "subscribed"  # an anonymous trace, not an address
+            subscriber = (
+                self.select_for_update().filter(erased_at__isnull=True).with_email(email).get()
+            )
             last = subscriber.last_requested_at
             if last is not None and now - last < REQUEST_INTERVAL:
                 return subscriber, "throttled"
@@ -192,15 +203,32 @@ class Subscriber(models.Model):
         verbose_name = _("abonné")
         verbose_name_plural = _("abonnés")
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
+            # Erased rows keep no address at all, so nothing a reader types can
+            # collide with them and block an erasure.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=Q(erased_at__isnull=True),
+                name="subscriber_email_unique_ci",
+            ),
         ]
         indexes = [models.Index(fields=["status"], name="subscriber_status_idx")]
 
     def __str__(self):
+        if self.erased_at is not None:
+            return _("Abonné effacé n° %(pk)s") % {"pk": self.pk}
         return self.email
 
     def make_token(self, purpose):
         return signing.TimestampSigner(salt=f"newsletter.{purpose}").sign(self.token_key)
+
+    def confirmation_link_is_current(self, token):
+        """A withdrawal ends every confirmation link sent before it: consenting
+        again takes a new request (and a new link)."""
+        if self.unsubscribed_at is None:
+            return True
+        issued_at = token_issued_at(token)
+        # Links carry whole seconds: one made in the second of the withdrawal counts.
+        return issued_at is not None and issued_at >= self.unsubscribed_at.replace(microsecond=0)
 
     def unsubscribe_url(self):
         path = reverse("newsletter:unsubscribe", args=[self.make_token("unsubscribe")])
@@ -245,7 +273,7 @@ class Subscriber(models.Model):
         with transaction.atomic():
             if self.status == self.Status.CONFIRMED:
                 self.unsubscribe(ConsentEvent.Method.ERASURE)
-            self.email = f"efface-{self.pk}@invalid.invalid"
+            self.email = ""
             self.status = self.Status.UNSUBSCRIBED
             self.source = ""
             self.erased_at = timezone.now()
@@ -357,6 +385,29 @@ class ConsentEvent(models.Model):
         raise PermissionDenied("The consent log is append-only.")
 
 
+class SignupRequest(models.Model):
+    """A signup waiting for the worker. The form stores one and answers at once,
+    with the same statements whatever the address's state (new, pending,
+    confirmed, unsubscribed, already asked today), so that neither the answer
+    nor its timing tells who subscribes. The worker handles it, then deletes it."""
+
+    email = models.EmailField(max_length=254)
+    source = models.CharField(max_length=500, blank=True)
+    ip = models.CharField(max_length=45, blank=True)  # truncated (see truncate_ip)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.email} {self.at:%Y-%m-%d %H:%M}"
+
+    def process(self):
+        """Record the request (see request_subscription) and forget this row.
+        Returns (subscriber, outcome)."""
+        with transaction.atomic():
+            result = Subscriber.objects.request_subscription(self.email, self.source, self.ip)
+            SignupRequest.objects.filter(pk=self.pk).delete()
+        return result
+
+
 class SignupAttemptQuerySet(models.QuerySet):
     def record(self, ip):
         """Count a signup attempt from ``ip``; returns how many this address made
@@ -394,10 +445,10 @@ class Issue(models.Model):
         SENDING = "sending", _("Envoi en cours")
         SENT = "sent", _("Envoyée")
 
-    subject = models.CharField(
+    subject = PlainCharField(
         _("objet"), max_length=200, help_text=_("L’objet de l’e-mail, et le titre de l’archive.")
     )
-    introduction = models.TextField(
+    introduction = PlainTextField(
         _("introduction"),
         blank=True,
         help_text=_("Quelques lignes avant les articles. Séparez les paragraphes par une "

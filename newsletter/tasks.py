@@ -4,7 +4,20 @@ PostgreSQL backend)."""
 from django_tasks import task
 
 from .emails import send_confirmation, send_issue
-from .models import Issue, Subscriber
+from .models import Issue, SignupRequest, Subscriber
+
+
+@task()
+def process_signup_task(request_id):
+    """Handle a signup the form stored: record it, and send the confirmation
+    email when one is due. Returns the outcome."""
+    signup = SignupRequest.objects.filter(pk=request_id).first()
+    if signup is None:
+        return None
+    subscriber, outcome = signup.process()
+    if outcome == "send":
+        send_confirmation_task.call(subscriber.pk)
+    return outcome
 
 
 @task()

@@ -3,7 +3,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from articles.models import Section
 
@@ -13,9 +13,11 @@ from .models import (
     ConsentEvent,
     Issue,
     SignupAttempt,
+    SignupRequest,
     Subscriber,
+    truncate_ip,
 )
-from .tasks import send_confirmation_task
+from .tasks import process_signup_task
 
 
 def client_ip(request):
@@ -32,39 +34,40 @@ def client_ip(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
-def too_many(request, reason):
-    response = render(request, "newsletter/throttled.html", {"reason": reason}, status=429)
-    response["Retry-After"] = str(3600 if reason == "ip" else 86400)
+def too_many(request):
+    response = render(request, "newsletter/throttled.html", status=429)
+    response["Retry-After"] = "3600"
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request):
     """The signup form. Every valid address gets the same answer, whether it is
-    new, pending, confirmed or unsubscribed: nobody can probe who subscribes.
+    new, pending, confirmed, unsubscribed or already asked for today: nobody can
+    probe who subscribes.
     Bots that fill the hidden field or post at once get that answer too, and
     nothing is stored or sent."""
-    if request.method == "GET":
+    if request.method != "POST":
         form = SubscribeForm(initial={"source": request.GET.get("source", "")})
         return render(request, "newsletter/subscribe.html", {"form": form})
     ip = client_ip(request)
     if SignupAttempt.objects.record(ip) > settings.NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR:
-        return too_many(request, "ip")
+        return too_many(request)
     form = SubscribeForm(request.POST)
     valid = form.is_valid()
     if form.looks_automated:
         return redirect("newsletter:subscribe-done")
     if not valid:
         return render(request, "newsletter/subscribe.html", {"form": form}, status=400)
-    subscriber, outcome = Subscriber.objects.request_subscription(
-        form.cleaned_data["email"], form.cleaned_data["source"], ip
+    # Everything that depends on the address (its state, the 24-hour limit, the
+    # email) happens in the worker: the answer is the same, and takes the same
+    # work, for every address, so neither it nor its timing tells who subscribes.
+    signup = SignupRequest.objects.create(
+        email=form.cleaned_data["email"],
+        source=form.cleaned_data["source"],
+        ip=truncate_ip(ip),
     )
-    if outcome == "throttled":
-        return too_many(request, "address")
-    if outcome == "send":
-        # Sent by the worker: the answer takes the same time for every address,
-        # so timing does not tell who is subscribed either.
-        send_confirmation_task.enqueue(subscriber.pk)
+    process_signup_task.enqueue(signup.pk)
     return redirect("newsletter:subscribe-done")
 
 
@@ -73,16 +76,21 @@ def subscribe_done(request):
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
     """GET shows a button; only the POST confirms, so that mail scanners which
     follow links confirm nothing."""
     subscriber = Subscriber.objects.from_token(token, "confirm", max_age=CONFIRMATION_MAX_AGE)
-    if subscriber is None:
+    if subscriber is None or not subscriber.confirmation_link_is_current(token):
         return render(request, "newsletter/link_invalid.html", {"kind": "confirm"}, status=400)
     if request.method == "POST":
         with transaction.atomic():
             subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+            if not subscriber.confirmation_link_is_current(token):
+                # Withdrawn while this page was open.
+                return render(
+                    request, "newsletter/link_invalid.html", {"kind": "confirm"}, status=400
+                )
             if subscriber.status != Subscriber.Status.CONFIRMED:
                 subscriber.confirm(ip=client_ip(request))
         return render(request, "newsletter/confirm_done.html", {"subscriber": subscriber})
@@ -91,7 +99,7 @@ def confirm(request, token):
 
 @csrf_exempt  # one-click unsubscribe (RFC 8058) posts without cookies or CSRF token
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
     """GET shows a button. A POST unsubscribes at once and answers 200 without a
     redirect, as RFC 8058 asks of one-click unsubscribe."""
@@ -109,14 +117,14 @@ def unsubscribe(request, token):
     return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber})
 
 
-@require_GET
+@require_safe
 def archive(request):
     """Past newsletters, newest first."""
     issues = Issue.objects.filter(status=Issue.Status.SENT).order_by("-finished_at")
     return render(request, "newsletter/archive.html", {"issues": issues})
 
 
-@require_GET
+@require_safe
 def archive_detail(request, pk):
     """The web version of a sent newsletter (no personal link in it)."""
     issue = get_object_or_404(Issue, pk=pk, status=Issue.Status.SENT)

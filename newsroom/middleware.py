@@ -1,6 +1,7 @@
 """Site-wide middleware."""
 
 import logging
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
@@ -56,3 +57,50 @@ def _site_name() -> str:
     from django.conf import settings
 
     return settings.SITE_NAME
+
+
+class RequestLimitsMiddleware:
+    """Refuses, before anything reads them, request bodies over the size this
+    path accepts (413), and drops NUL characters from query parameters:
+    PostgreSQL can neither store nor compare them, so no view, filter or admin
+    search ever sees one. Only staff pages take image uploads, so only they
+    accept large bodies; everything else a reader posts is a few hundred bytes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = self._body_limit(request.path_info)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            return _render_refusal(
+                request, "413.html", 413, {"limit": max(1, round(limit / 1_048_576))}
+            )
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in unquote(query):
+            # Dropped from query parameters: a search or a filter with a NUL in
+            # it is the same search without it.
+            pairs = parse_qsl(query, keep_blank_values=True)
+            request.META["QUERY_STRING"] = urlencode(
+                [(key.replace("\x00", ""), value.replace("\x00", "")) for key, value in pairs]
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _body_limit(path: str) -> int:
+        from django.conf import settings
+
+        if any(path.startswith(prefix) for prefix in settings.LARGE_BODY_PATH_PREFIXES):
+            return settings.STAFF_REQUEST_MAX_BYTES
+        return settings.PUBLIC_REQUEST_MAX_BYTES
+
+
+def _render_refusal(request, template_name, status, context):
+    from django.shortcuts import render
+
+    response = render(request, template_name, context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -5,6 +5,14 @@ from django.templatetags.static import static
 from django.views.decorators.csrf import requires_csrf_token
 
 
+def bad_request(request, exception):
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request, exception):
+    return render(request, "403.html", status=403)
+
+
 def page_not_found(request, exception):
     return render(request, "404.html", status=404)
 

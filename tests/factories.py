@@ -87,6 +87,15 @@ def make_user(*, staff=True, superuser=False, perms=(), **fields):
     return user
 
 
+def make_member(group_name, **fields):
+    """A staff user in one of the newsroom's groups ("Journalist", "Editor")."""
+    from django.contrib.auth.models import Group
+
+    user = make_user(**fields)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
 def admin_article_data(article=None, **overrides):
     """The POST data of the admin article form, as a browser would send it:
     from ``article`` when given (with the version it was loaded at)."""

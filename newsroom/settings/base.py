@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "newsroom.apps.NewsroomStaticFilesConfig",
     "django.contrib.postgres",
     "django.contrib.humanize",
     "django.contrib.sitemaps",
@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "newsroom.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "newsroom.middleware.DatabaseUnavailableMiddleware",
@@ -182,7 +183,15 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 # Uploads: limits enforced by our own validation (articles/images.py).
 IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("IMAGE_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
 IMAGE_UPLOAD_MAX_PIXELS = int(os.environ.get("IMAGE_UPLOAD_MAX_PIXELS", 40_000_000))
+# An animation counts each of its images: frames x width x height stays under
+# IMAGE_UPLOAD_MAX_PIXELS, and there are at most this many frames.
+IMAGE_UPLOAD_MAX_FRAMES = int(os.environ.get("IMAGE_UPLOAD_MAX_FRAMES", 300))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies are refused above these sizes before anything reads them
+# (newsroom.middleware.RequestLimitsMiddleware): only staff pages take uploads.
+PUBLIC_REQUEST_MAX_BYTES = int(os.environ.get("PUBLIC_REQUEST_MAX_BYTES", 64 * 1024))
+STAFF_REQUEST_MAX_BYTES = IMAGE_UPLOAD_MAX_BYTES + 1024 * 1024
+LARGE_BODY_PATH_PREFIXES = ["/admin/", "/redaction/"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o644
 

@@ -5,8 +5,13 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, SECRET_KEY, SITE_URL, env_bool
 
-if not SECRET_KEY:
-    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a long random value.")
+# The bar of Django's own deployment check (security.W009): signatures of every
+# link and form rest on this key.
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+    raise ImproperlyConfigured(
+        "Set DJANGO_SECRET_KEY to a long random value (50 characters or more), for example "
+        "the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
         "Set DJANGO_ALLOWED_HOSTS to the site's host names, separated by commas."

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from articles.models import Article, PreviewLink
 from tests.factories import admin_article_data, make_article, make_user
@@ -89,6 +92,62 @@ def test_link_leads_to_the_public_page_once_published(client):
     response = client.get(link.get_absolute_url())
     assert response.status_code == 302
     assert response["Location"] == article.get_absolute_url()
+
+
+def test_unpublishing_does_not_revive_preview_links(admin_client, client):
+    """Publication ends a preview link for good: after « Dépublier », the link
+    shows the invalid-link page, not the article."""
+    article = make_article(published=False, title="Article retiré")
+    link = PreviewLink.objects.create(article=article, recipient="Source")
+    assert client.get(link.get_absolute_url()).status_code == 200
+    admin_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "publish", "_selected_action": [article.pk]},
+    )
+    assert client.get(link.get_absolute_url()).status_code == 302
+    admin_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "unpublish", "_selected_action": [article.pk]},
+    )
+    article.refresh_from_db()
+    assert article.status == Article.Status.DRAFT
+    response = client.get(link.get_absolute_url())
+    assert response.status_code == 404
+    assert "Article retiré" not in response.content.decode()
+    assert not PreviewLink.objects.active().filter(pk=link.pk).exists()
+
+
+def test_a_scheduled_article_keeps_its_links_until_its_time(client):
+    """Scheduling is not publishing yet: the link works until the publication
+    time; moving the schedule back to draft before then keeps it alive."""
+    article = make_article(published=False, title="Programmé")
+    link = PreviewLink.objects.create(article=article, recipient="Source")
+    article.status = Article.Status.PUBLISHED
+    article.published_at = timezone.now() + timedelta(hours=3)
+    article.save()
+    assert client.get(link.get_absolute_url()).status_code == 200
+    link.refresh_from_db()
+    assert link.revoked_at == article.published_at
+    article.status = Article.Status.DRAFT
+    article.save()
+    link.refresh_from_db()
+    assert link.revoked_at is None
+    assert client.get(link.get_absolute_url()).status_code == 200
+
+
+def test_a_link_of_a_published_article_ends_at_its_publication_time(client):
+    """Once the scheduled time has passed, the link has ended for good."""
+    article = make_article(published=False)
+    link = PreviewLink.objects.create(article=article, recipient="Source")
+    article.status = Article.Status.PUBLISHED
+    article.published_at = timezone.now() + timedelta(hours=1)
+    article.save()
+    Article.objects.filter(pk=article.pk).update(
+        published_at=timezone.now() - timedelta(minutes=1)
+    )
+    PreviewLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now() - timedelta(minutes=1))
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)
+    assert client.get(link.get_absolute_url()).status_code == 404
 
 
 @pytest.mark.parametrize("token", ["inconnu", "x" * 500, "a.b-c_d"])

@@ -20,6 +20,7 @@ from tests.factories import (
     make_section,
     make_user,
 )
+from tests.factories import make_member as member
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:articles_article_changelist")
@@ -28,12 +29,6 @@ ADD = reverse("admin:articles_article_add")
 
 def change_url(article):
     return reverse("admin:articles_article_change", args=[article.pk])
-
-
-def member(group_name, **fields):
-    user = make_user(**fields)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
 
 
 def client_for(user):

@@ -1,6 +1,7 @@
 """Edge cases found in review: unusual addresses, readers leaving during a send,
 the sending lock, resumes, erasure traces, permissions."""
 
+import json
 from urllib.parse import urlsplit
 
 import psycopg2
@@ -34,20 +35,30 @@ def test_addresses_whose_case_folds_oddly_subscribe_without_error(client, email)
     assert response.status_code == 302
     assert Subscriber.objects.count() == 1
     again = client.post(SUBSCRIBE, signup_data(email))
-    assert again.status_code == 429
+    assert (again.status_code, again["Location"]) == (302, response["Location"])
     assert Subscriber.objects.count() == 1
+    assert len(mail.outbox) == 1
 
 
-def test_the_confirmation_email_goes_through_the_worker(client, settings):
-    """With the database queue, signing up only queues the email: every address
-    gets its answer in the same time."""
+def test_the_signup_goes_through_the_worker(client, settings):
+    """With the database queue, signing up only stores the request and queues its
+    handling: no subscriber row, no email and no address in the task queue until
+    the worker runs it."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
     from django_tasks_db.models import DBTaskResult
 
+    from newsletter.models import SignupRequest
+    from newsletter.tasks import process_signup_task
+
     client.post(SUBSCRIBE, signup_data("file@exemple.fr"))
-    assert mail.outbox == []
+    assert mail.outbox == [] and not Subscriber.objects.exists()
     task = DBTaskResult.objects.get()
-    assert task.task_path == "newsletter.tasks.send_confirmation_task"
+    assert task.task_path == "newsletter.tasks.process_signup_task"
+    assert "file@exemple.fr" not in json.dumps(task.args_kwargs)
+    process_signup_task.call(*task.args_kwargs["args"])
+    assert Subscriber.objects.get().email == "file@exemple.fr"
+    assert not SignupRequest.objects.exists()
+    assert len(mail.outbox) == 1
 
 
 def test_readers_who_leave_during_a_send_do_not_get_it(smtp_server):
@@ -155,14 +166,20 @@ def test_confirmation_records_the_text_of_the_latest_request(client, admin_clien
     assert confirmed.source == "/nouvelle/"
 
 
-def test_an_erased_trace_cannot_be_subscribed_again(client):
-    """Typing an erased trace's placeholder address does not touch the trace."""
-    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+def test_an_erased_trace_keeps_no_address_and_the_person_may_subscribe_anew(client):
+    """Erasure leaves no address behind: the trace cannot be found or touched by
+    a signup, and the same person signing up later starts a new, separate record."""
+    subscriber = make_subscriber(email="parti@exemple.fr", status=Subscriber.Status.CONFIRMED)
     subscriber.erase()
+    subscriber.refresh_from_db()
+    assert subscriber.email == ""
     events = subscriber.consent_events.count()
-    response = client.post(SUBSCRIBE, signup_data(subscriber.email))
+    response = client.post(SUBSCRIBE, signup_data("parti@exemple.fr"))
     assert response.status_code == 302
-    assert subscriber.consent_events.count() == events and mail.outbox == []
+    assert subscriber.consent_events.count() == events
+    newcomer = Subscriber.objects.get(email="parti@exemple.fr")
+    assert newcomer.pk != subscriber.pk and newcomer.status == Subscriber.Status.PENDING
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["parti@exemple.fr"]
 
 
 def test_staff_who_may_only_view_subscribers_cannot_export_or_erase(client):
