@@ -53,3 +53,20 @@ def xml_safe(value):
     if isinstance(value, str):
         return _NOT_XML.sub("", value)
     return value
+
+
+def normalize_stored_rows(apps, app_label, plain_fields):
+    """For data migrations: normalise what was stored before the fields did it
+    on save. ``plain_fields`` is {model name: [(field, "line" or "text")]}."""
+    for model_name, fields in plain_fields.items():
+        model = apps.get_model(app_label, model_name)
+        names = [name for name, _ in fields]
+        for row in model.objects.only("pk", *names).iterator(chunk_size=500):
+            changes = {}
+            for name, kind in fields:
+                value = getattr(row, name)
+                cleaned = (normalize_line if kind == "line" else normalize_text)(value)
+                if cleaned != value:
+                    changes[name] = cleaned
+            if changes:
+                model.objects.filter(pk=row.pk).update(**changes)

@@ -5,23 +5,11 @@ APP = "articles"
 PLAIN_FIELDS = {'Section': [('name', 'line'), ('description', 'text')], 'Author': [('name', 'line'), ('bio', 'text')], 'Tag': [('name', 'line')], 'Article': [('title', 'line'), ('standfirst', 'text'), ('hero_image_alt', 'line'), ('hero_image_caption', 'line'), ('hero_image_credit', 'line')], 'ArticleRevision': [('note', 'line')], 'Correction': [('text', 'text')], 'PreviewLink': [('recipient', 'line')], 'SpellingVariantGroup': [('spellings', 'text'), ('note', 'line')]}
 
 
+
 def clean_existing_rows(apps, schema_editor):
-    """Normalise what was stored before these fields normalised on save."""
-    from articles.plaintext import normalize_line, normalize_text
+    from articles.plaintext import normalize_stored_rows
 
-    for model_name, fields in PLAIN_FIELDS.items():
-        model = apps.get_model(APP, model_name)
-        names = [name for name, _ in fields]
-        for row in model.objects.only("pk", *names).iterator(chunk_size=500):
-            changes = {}
-            for name, kind in fields:
-                value = getattr(row, name)
-                cleaned = (normalize_line if kind == "line" else normalize_text)(value)
-                if cleaned != value:
-                    changes[name] = cleaned
-            if changes:
-                model.objects.filter(pk=row.pk).update(**changes)
-
+    normalize_stored_rows(apps, APP, PLAIN_FIELDS)
 
 class Migration(migrations.Migration):
 

@@ -6,23 +6,11 @@ APP = "newsletter"
 PLAIN_FIELDS = {"Issue": [("subject", "line"), ("introduction", "text")]}
 
 
+
 def clean_existing_rows(apps, schema_editor):
-    """Normalise what was stored before these fields normalised on save."""
-    from articles.plaintext import normalize_line, normalize_text
+    from articles.plaintext import normalize_stored_rows
 
-    for model_name, fields in PLAIN_FIELDS.items():
-        model = apps.get_model(APP, model_name)
-        names = [name for name, _ in fields]
-        for row in model.objects.only("pk", *names).iterator(chunk_size=500):
-            changes = {}
-            for name, kind in fields:
-                value = getattr(row, name)
-                cleaned = (normalize_line if kind == "line" else normalize_text)(value)
-                if cleaned != value:
-                    changes[name] = cleaned
-            if changes:
-                model.objects.filter(pk=row.pk).update(**changes)
-
+    normalize_stored_rows(apps, APP, PLAIN_FIELDS)
 
 class Migration(migrations.Migration):
 
