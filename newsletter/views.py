@@ -71,6 +71,7 @@ def subscribe(request):
     return redirect("newsletter:subscribe-done")
 
 
+@require_safe
 def subscribe_done(request):
     return render(request, "newsletter/subscribe_done.html")
 

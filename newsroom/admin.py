@@ -6,13 +6,14 @@ from django.utils.translation import gettext as _
 
 
 class CheckedFiltersMixin:
-    """A filter value Django cannot turn into a query (a year such as 9999, whose
-    end falls past year 9999) shows the list unfiltered with a message, not a 500."""
+    """A filter value Django cannot turn into a query (a month 13, or a year such
+    as 9999, whose end falls past year 9999) shows the list unfiltered with a
+    message, not a 500 nor a silent reset."""
 
     def get_changelist_instance(self, request):
         try:
             return super().get_changelist_instance(request)
-        except (ValueError, OverflowError) as error:
+        except (IncorrectLookupParameters, ValueError, OverflowError) as error:
             messages.error(
                 request,
                 _(
@@ -20,4 +21,6 @@ class CheckedFiltersMixin:
                     "sans filtre."
                 ),
             )
+            if isinstance(error, IncorrectLookupParameters):
+                raise
             raise IncorrectLookupParameters(error) from error

@@ -76,9 +76,7 @@ class RequestLimitsMiddleware:
         except ValueError:
             length = 0
         if length > limit:
-            return _render_refusal(
-                request, "413.html", 413, {"limit": max(1, round(limit / 1_048_576))}
-            )
+            return _render_refusal(request, "413.html", 413, {"limit": limit})
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in unquote(query):
             # Dropped from query parameters: a search or a filter with a NUL in

@@ -152,3 +152,33 @@ def test_the_checker_catches_what_it_looks_for():
     assert problems_in('<p onclick="x">x</p>')
     assert problems_in('<img src="https://tracker.example/p.gif">')
     assert problems_in("<svg></svg>")
+
+
+def _rendered_body(client, article):
+    page = client.get(article.get_absolute_url()).content.decode()
+    marker = '<div class="article__body prose">'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index("</div>", start)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("writer", ["update", "bulk_update"])
+def test_a_body_written_around_the_model_is_still_harmless_on_the_page(client, writer):
+    """``.update()`` and ``bulk_update`` skip ``save()`` and store the body raw; the
+    page sanitises it again, so not one payload reaches a reader."""
+    from articles.models import Article
+
+    article = make_article(body="<p>Propre.</p>")
+    raw = "<p>Texte gardé.</p>" + "".join(PAYLOADS)
+    if writer == "update":
+        Article.objects.filter(pk=article.pk).update(body=raw)
+    else:
+        article.body = raw
+        Article.objects.bulk_update([article], ["body"])
+    article.refresh_from_db()
+    assert problems_in(article.body), "the write did go around the sanitiser"
+
+    body = _rendered_body(client, article)
+    assert "Texte gardé." in body
+    assert problems_in(body) == []
+    assert "<script" not in body.lower()

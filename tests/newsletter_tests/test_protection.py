@@ -162,3 +162,18 @@ def test_a_burst_of_signups_for_one_address_gives_one_row_and_one_email():
     assert Subscriber.objects.get().email == "Rafale@exemple.kz"
     assert len(mail.outbox) == 1
     assert statuses == [302] * 8
+
+
+def test_a_stamp_lives_hours_not_a_day(client, monkeypatch):
+    """A stamp taken from a page cannot be replayed all day: three hours later it is
+    refused (and the reader, if it is one, is asked again); an hour later it works."""
+    stamp = signing.dumps(time.time(), salt=FORM_STAMP_SALT)
+    now = time.time()
+    monkeypatch.setattr(signing.time, "time", lambda: now + 3 * 3600)
+    refused = client.post(SUBSCRIBE, signup_data("rejoue@exemple.fr", started=stamp))
+    assert refused.status_code == 400 and nothing_happened()
+
+    monkeypatch.setattr(signing.time, "time", lambda: now + 3600)
+    accepted = client.post(SUBSCRIBE, signup_data("rejoue@exemple.fr", started=stamp))
+    assert accepted["Location"] == DONE
+    assert Subscriber.objects.filter(email="rejoue@exemple.fr").exists()
