@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .images import largest_rendition
 from .models import Article, Section
-from .plaintext import xml_safe
+from .plaintext import normalize_line, xml_safe
 
 FEED_SIZE = 30
 
@@ -65,7 +65,10 @@ class LatestArticlesFeed(Feed):
         )
 
     def item_title(self, item):
-        return item.title
+        # Most readers (and feedparser) take a title that looks like markup for
+        # HTML: the plain-text title goes out HTML-escaped like the standfirst,
+        # so « <b> » in a title is shown, never run. One line, whatever is stored.
+        return escape(normalize_line(item.title))
 
     def item_description(self, item):
         # RSS readers show <description> as HTML: the plain-text standfirst is

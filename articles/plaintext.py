@@ -11,17 +11,24 @@ and their runs of spaces are folded."""
 import re
 import unicodedata
 
-# C0 and C1 controls other than tab, line feed and carriage return, the
-# noncharacters U+FFFE/U+FFFF, and lone surrogates.
-_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# Noncharacters: U+FDD0-U+FDEF and the last two code points of every plane.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+# C0 and C1 controls other than tab, line feed and carriage return,
+# noncharacters, and lone surrogates.
+_CONTROLS = re.compile(f"[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
 # Vertical tab, form feed and the Unicode separators: line breaks in a text.
 _BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Embeddings, overrides and isolates: they can reverse how a line reads.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"[^\S\n]+")
 _TRAILING_SPACES = re.compile(r"[^\S\n]+\n")
-# Characters XML 1.0 cannot carry, even escaped.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot carry, even escaped, and those it discourages
+# (DEL, C1 controls, noncharacters: feed readers take C1 for Windows-1252).
+_NOT_XML = re.compile(
+    f"[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[{_NONCHARACTERS}]"
+)
 
 
 def _clean(value: str) -> str:
@@ -47,9 +54,35 @@ def normalize_line(value) -> str:
     return _SPACES.sub(" ", value.replace("\n", " ")).strip()
 
 
+def drop_controls(value: str) -> str:
+    """Rich text (HTML) without control characters or lone surrogates; its
+    vertical tabs and form feeds become line breaks (whitespace in HTML)."""
+    return _clean(_BREAKS.sub("\n", value))
+
+
+# What an HTML page may not contain, even as text (the HTML standard makes
+# controls other than whitespace, and noncharacters, parse errors), in UTF-8
+# bytes: C0 controls but tab, line feed, form feed and carriage return; DEL;
+# C1 controls (U+0080-U+009F); U+FDD0-U+FDEF; U+FFFE and U+FFFF of each plane.
+_NOT_HTML_BYTES = re.compile(
+    rb"[\x00-\x08\x0b\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xef\xb7[\x90-\xaf]"
+    rb"|\xef\xbf[\xbe\xbf]|[\xf0-\xf4][\x8f\x9f\xaf\xbf]\xbf[\xbe\xbf]"
+)
+
+
+def html_safe_bytes(content: bytes) -> bytes:
+    """An UTF-8 HTML document without the characters HTML cannot carry."""
+    return _NOT_HTML_BYTES.sub(b"", content)
+
+
+def html_safe(value: str) -> str:
+    """``html_safe_bytes`` for a str."""
+    return html_safe_bytes(value.encode("utf-8", "surrogatepass")).decode("utf-8", "replace")
+
+
 def xml_safe(value):
-    """``value`` without the characters XML 1.0 cannot carry; other values as
-    they are."""
+    """``value`` without the characters XML 1.0 cannot carry or discourages;
+    other values as they are."""
     if isinstance(value, str):
         return _NOT_XML.sub("", value)
     return value

@@ -7,6 +7,8 @@ import re
 import nh3
 from django.conf import settings
 
+from .plaintext import drop_controls
+
 ALLOWED_TAGS = {
     "p", "br", "h2", "h3", "strong", "em", "a", "ul", "ol", "li", "blockquote",
     "figure", "figcaption", "img",
@@ -41,7 +43,9 @@ def sanitize_html(html: str) -> str:
     if not html:
         return ""
     return nh3.clean(
-        html,
+        # Control characters have no place in a page (HTML parsers report
+        # them as errors); pasted from Word, they are only noise.
+        drop_controls(html),
         tags=ALLOWED_TAGS,
         clean_content_tags=DROPPED_WITH_CONTENT,
         attributes=ALLOWED_ATTRIBUTES,
@@ -59,6 +63,6 @@ _SPACES = re.compile(r"\s+")
 
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment (for excerpts, reading time and feeds)."""
-    spaced = _BLOCK_END.sub(r"\1 ", fragment or "")
+    spaced = _BLOCK_END.sub(r"\1 ", drop_controls(fragment or ""))
     text = nh3.clean(spaced, tags=set(), clean_content_tags=DROPPED_WITH_CONTENT)
     return _SPACES.sub(" ", html.unescape(text)).strip()

@@ -25,6 +25,7 @@ from .models import (
     SpellingVariantGroup,
     Tag,
 )
+from .plaintext import normalize_line
 from .sanitizer import html_to_text
 from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
 
@@ -113,7 +114,7 @@ def tag_detail(request, slug):
 def search(request):
     """French full-text search over published articles. Any input gives an
     ordinary page: operators and punctuation are ignored, long queries cut."""
-    raw_query = request.GET.get("q", "")[:MAX_QUERY_LENGTH].strip()
+    raw_query = normalize_line(request.GET.get("q", ""))[:MAX_QUERY_LENGTH].strip()
     words = query_words(raw_query)
     variants = SpellingVariantGroup.objects.variant_map() if words else {}
     query = build_query(words, variants)

@@ -17,7 +17,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.plaintext import normalize_line
+from articles.plaintext import html_safe, normalize_line
 
 from .models import Delivery, Issue
 
@@ -46,7 +46,7 @@ def render_email(name: str, context: dict) -> tuple[str, str, str]:
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = _render_plain(f"newsletter/emails/{name}_subject.txt", context)
     text = _render_plain(f"newsletter/emails/{name}.txt", context)
-    html = render_to_string(f"newsletter/emails/{name}.html", context)
+    html = html_safe(render_to_string(f"newsletter/emails/{name}.html", context))
     return normalize_line(subject), text, html
 
 

@@ -1,9 +1,28 @@
+import os
 import shutil
 import socket
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests (Hypothesis). CI runs a fixed, derandomised set of examples so
+# that its time and its verdict are the same on every run; on a developer's
+# machine every run tries new examples (and replays failures it found, from
+# .hypothesis/). HYPOTHESIS_PROFILE=thorough tries many more.
+_PROPERTY_DEFAULTS = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+hypothesis_settings.register_profile(
+    "ci", max_examples=25, derandomize=True, database=None, **_PROPERTY_DEFAULTS
+)
+hypothesis_settings.register_profile("dev", max_examples=25, **_PROPERTY_DEFAULTS)
+hypothesis_settings.register_profile("thorough", max_examples=500, **_PROPERTY_DEFAULTS)
+_IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _IN_CI else "dev"))
 
 
 def free_port():

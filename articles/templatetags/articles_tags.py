@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from articles.images import make_renditions
 from articles.models import NAVIGATION_CACHE_KEY, Section
+from articles.plaintext import html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.sanitizer import sanitize_html
 from articles.typography import french_spacing
@@ -71,6 +72,13 @@ def rich_text(value):
     again here because ``.update()``, ``bulk_update`` and ``loaddata`` write
     around the model (nh3 takes a few tens of microseconds per article)."""
     return mark_safe(sanitize_html(value or ""))  # noqa: S308 (sanitised just now)
+
+
+@register.filter
+def one_line(value):
+    """Plain text on one line with no control character (what XML, feeds and
+    headers can carry), whatever the row holds."""
+    return normalize_line(value or "")
 
 
 @register.filter
@@ -182,6 +190,16 @@ def share_links(article):
     )
 
 
+def _text_only(value):
+    if isinstance(value, str):
+        return html_safe(value)
+    if isinstance(value, dict):
+        return {key: _text_only(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_text_only(item) for item in value]
+    return value
+
+
 @register.simple_tag
 def article_json_ld(article):
     """schema.org NewsArticle for search engines, as a <script> element."""
@@ -217,7 +235,10 @@ def article_json_ld(article):
     image = hero_image_url(article)
     if image:
         data["image"] = [image]
-    encoded = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    # Stored text is normalised on save, but a row written around the models may
+    # hold control characters: JSON would carry them escaped, search engines
+    # would read them. They go, as from the rest of the page.
+    encoded = json.dumps(_text_only(data), ensure_ascii=False).replace("<", "\\u003c")
     return mark_safe(f'<script type="application/ld+json">{encoded}</script>')
 
 
