@@ -1,6 +1,8 @@
 # Newsroom — see README.md. Needs only Python 3.11+ and make.
 PYTHON ?= python3
 PORT ?= 8000
+# Exported: the settings build SITE_URL (links in emails, feeds) from it.
+export PORT
 VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
@@ -66,7 +68,7 @@ test: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Load test: gunicorn in production settings against separate databases of
-# generated articles (in var/postgres: newsroom_bench with 10,000 articles for the
+# generated articles (in var/pgdata: newsroom_bench with 10,000 articles for the
 # pages, newsroom_bench_search with 100,000 for search), measured with wrk. The
 # first run generates them (several minutes); later runs reuse them.
 BENCH_ARGS ?=

@@ -1,8 +1,7 @@
 """Full-text search in French that ignores accents and knows the region's
 spelling variants.
 
-PostgreSQL's ``unaccent`` extension is not available everywhere (pgserver lacks
-it), so accents are folded by ``translate()`` and ``replace()``, which are
+Accents are folded by ``translate()`` and ``replace()``, which are
 immutable and usable in the generated search column; Python folds queries with
 the same table."""
 

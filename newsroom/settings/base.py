@@ -10,8 +10,6 @@ from django.urls import reverse_lazy
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from newsroom import embedded_postgres
-
 from .email_url import parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -35,7 +33,11 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 DEBUG = env_bool("DJANGO_DEBUG")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address links in emails, feeds and sitemaps start with. Without SITE_URL,
+# the development server's: PORT (as in `PORT=8080 make run`) changes it too.
+SITE_URL = (
+    os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 SITE_NAME = os.environ.get("SITE_NAME", "Newsroom Asie centrale")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [SITE_URL])
 
@@ -93,23 +95,23 @@ TEMPLATES = [
     },
 ]
 
-# Database: DATABASE_URL, or the embedded PostgreSQL under var/.
-EMBEDDED_DATABASE_DIR = VAR_DIR / "postgres"
+# Database: DATABASE_URL. Without it, development and tests use the embedded
+# PostgreSQL under var/pgdata/ (see development.py); production refuses to start.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+EMBEDDED_DATABASE_DIR = VAR_DIR / "pgdata"
 EMBEDDED_DATABASE_NAME = os.environ.get("EMBEDDED_DATABASE_NAME", "newsroom")
-DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_postgres.database_url(
-    EMBEDDED_DATABASE_DIR, EMBEDDED_DATABASE_NAME
-)
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL,
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
+_CONNECTION_OPTIONS = {
+    "conn_max_age": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    "conn_health_checks": True,
 }
-if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    from django.core.exceptions import ImproperlyConfigured
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, **_CONNECTION_OPTIONS)}
+    if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Newsroom needs PostgreSQL: DATABASE_URL must be postgres://…")
+        raise ImproperlyConfigured("Newsroom needs PostgreSQL: DATABASE_URL must be postgres://…")
+else:
+    DATABASES = {}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,7 +251,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        "pgserver": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
     },
 }
 

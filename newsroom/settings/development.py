@@ -4,7 +4,14 @@ served from the source folders."""
 import secrets
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env_list
+from .base import (
+    _CONNECTION_OPTIONS,
+    DATABASES,
+    EMBEDDED_DATABASE_DIR,
+    EMBEDDED_DATABASE_NAME,
+    VAR_DIR,
+    env_list,
+)
 
 
 def _development_secret_key() -> str:
@@ -15,6 +22,19 @@ def _development_secret_key() -> str:
         key_file.chmod(0o600)
     return key_file.read_text().strip()
 
+
+if not DATABASES:
+    # The embedded server, started by the first connection (not by this import).
+    DATABASES = {
+        "default": {
+            "ENGINE": "newsroom.embedded_database",
+            "NAME": EMBEDDED_DATABASE_NAME,
+            "EMBEDDED_NAME": EMBEDDED_DATABASE_NAME,
+            "EMBEDDED_DATA_DIR": str(EMBEDDED_DATABASE_DIR),
+            "CONN_MAX_AGE": _CONNECTION_OPTIONS["conn_max_age"],
+            "CONN_HEALTH_CHECKS": _CONNECTION_OPTIONS["conn_health_checks"],
+        }
+    }
 
 SECRET_KEY = SECRET_KEY or _development_secret_key()  # noqa: F405
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])

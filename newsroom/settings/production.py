@@ -3,7 +3,15 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, SECRET_KEY, SITE_URL, env_bool
+from .base import ALLOWED_HOSTS, DATABASES, SECRET_KEY, SITE_URL, env_bool
+
+if not DATABASES:
+    # Never a private embedded server in production: the data would live on one
+    # machine's disk, outside backups.
+    raise ImproperlyConfigured(
+        "Set DATABASE_URL to the production PostgreSQL, e.g. "
+        "postgres://newsroom:password@db.internal:5432/newsroom"
+    )
 
 # The bar of Django's own deployment check (security.W009): signatures of every
 # link and form rest on this key.

@@ -21,6 +21,7 @@ from django_tasks_db.models import DBTaskResult
 from newsletter.emails import _Pace, send_issue
 from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
 from newsletter.tasks import send_issue_task
+from newsroom.embedded_database import url_of
 from tests.factories import image_upload, make_article, make_user
 
 pytestmark = pytest.mark.django_db
@@ -279,8 +280,8 @@ def test_the_worker_sends_what_the_admin_queued(smtp_server, settings):
 
 def _database_url():
     """The test database's URL, for a process of its own."""
-    parts = urlsplit(settings.DATABASE_URL)
-    return parts._replace(path="/" + connection.settings_dict["NAME"]).geturl()
+    connection.ensure_connection()
+    return url_of(connection.settings_dict)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -106,10 +106,19 @@ class Command(BaseCommand):
             "DJANGO_SECRET_KEY": "benchmark-only-" + "x" * 40,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "SITE_URL": f"http://127.0.0.1:{port}",
-            "DATABASE_URL": settings.DATABASE_URL,
+            "DATABASE_URL": self.database_url(),
             "DATABASE_CONN_MAX_AGE": "600",
             "LOG_LEVEL": "WARNING",
         }
+
+    @staticmethod
+    def database_url():
+        from django.db import connection
+
+        from newsroom.embedded_database import url_of
+
+        connection.ensure_connection()
+        return url_of(connection.settings_dict)
 
     def collect_static(self):
         subprocess.run(
