@@ -38,7 +38,10 @@ setup: $(RUNTIME_STAMP)
 run: setup serve
 
 # The web server and, beside it, the worker that sends newsletters; stopping one
-# (Ctrl-C) stops both.
+# (Ctrl-C, SIGTERM) stops both, and the last to exit stops the embedded database.
+# No autoreloader: on Ctrl-C or SIGTERM it SIGKILLs the server it runs, which
+# would leave the embedded database running (for auto-reload while coding, run
+# `.venv/bin/python manage.py runserver` yourself).
 serve: $(RUNTIME_STAMP)
 	@echo ""
 	@echo "  Site:  http://127.0.0.1:$(PORT)/"
@@ -47,7 +50,7 @@ serve: $(RUNTIME_STAMP)
 	@echo ""
 	@$(MANAGE) db_worker --no-reload & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		$(MANAGE) runserver 127.0.0.1:$(PORT)
+		$(MANAGE) runserver --noreload 127.0.0.1:$(PORT)
 
 migrate: $(RUNTIME_STAMP)
 	$(MANAGE) migrate --noinput

