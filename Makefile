@@ -48,7 +48,7 @@ serve: $(RUNTIME_STAMP)
 	@echo "  Admin: http://127.0.0.1:$(PORT)/admin/"
 	@echo "  Mail:  written to var/outbox/ (set EMAIL_URL to send for real)"
 	@echo ""
-	@$(MANAGE) db_worker --no-reload & worker=$$!; \
+	@$(MANAGE) worker --no-reload & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		$(MANAGE) runserver --noreload 127.0.0.1:$(PORT)
 

@@ -12,6 +12,8 @@ from . import views
 urlpatterns = [
     path("favicon.ico", views.favicon),
     path("robots.txt", views.robots_txt),
+    path("sante/", views.health, name="health"),
+    path("sante/vivant/", views.liveness, name="liveness"),
     path(
         "sitemap.xml",
         sitemap_views.sitemap,

@@ -258,3 +258,7 @@ LOGGING = {
 # Articles per page on section pages.
 ARTICLES_PER_PAGE = 12
 CSRF_FAILURE_VIEW = "newsroom.views.csrf_failure"
+
+# Health page (/sante/): a worker records that it is alive this often, and
+# counts as gone after three missed beats.
+WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))

@@ -1,0 +1,49 @@
+"""The task worker (django-tasks-db's ``db_worker``) with a heartbeat: while it
+runs, a thread records every HEARTBEAT_SECONDS that it is alive, for the health
+page (``/sante/``)."""
+
+import os
+import socket
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
+
+
+def beat(name: str) -> None:
+    from newsroom.models import WorkerHeartbeat
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(name=name, defaults={"seen_at": now})
+    # Workers that stopped long ago are forgotten.
+    WorkerHeartbeat.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
+
+
+class Command(DatabaseWorkerCommand):
+    help = "Run the task worker, with a heartbeat for the health page."
+
+    def handle(self, *args, **options):
+        name = f"{socket.gethostname()}:{os.getpid()}"
+        stop = threading.Event()
+
+        def keep_beating():
+            try:
+                while not stop.wait(settings.WORKER_HEARTBEAT_SECONDS):
+                    try:
+                        beat(name)
+                    except Exception:  # the database may be away for a while
+                        connection.close()
+            finally:
+                connection.close()
+
+        beat(name)  # before any task: the worker is seen from its start
+
+        thread = threading.Thread(target=keep_beating, name="heartbeat", daemon=True)
+        thread.start()
+        try:
+            return super().handle(*args, **options)
+        finally:
+            stop.set()
