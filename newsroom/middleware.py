@@ -119,6 +119,77 @@ class HtmlSafeTextMiddleware:
         return response
 
 
+class PublicCacheMiddleware:
+    """Anonymous GET and HEAD answers of public pages may be kept by browsers and
+    shared caches: ``Cache-Control: public`` with short lifetimes, a
+    ``Last-Modified`` (ConditionalGetMiddleware adds the strong ETag and answers
+    304s), and no ``Vary: Cookie``. Everything else (staff, with a session
+    cookie; the admin, previews, confirmation and unsubscribe pages, the health
+    page; form errors; POSTs; any answer that sets a cookie) is ``private,
+    no-store``.
+
+    "Anonymous" is read from the request's cookies, never from the session: the
+    session is not even loaded. A page built without a session cookie is the
+    anonymous page, so no ``Vary: Cookie`` is needed; a front cache must pass
+    requests that carry the session cookie (``deploy/`` and README say so)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        from django.conf import settings
+        from django.utils.cache import patch_cache_control
+        from django.utils.http import http_date
+
+        if request.path_info.startswith(settings.MEDIA_URL):
+            return response
+        if self._cacheable(request, response, settings):
+            patch_cache_control(
+                response,
+                public=True,
+                max_age=settings.PUBLIC_CACHE_MAX_AGE,
+                s_maxage=settings.PUBLIC_CACHE_S_MAXAGE,
+                stale_while_revalidate=settings.PUBLIC_CACHE_STALE_WHILE_REVALIDATE,
+                stale_if_error=settings.PUBLIC_CACHE_STALE_IF_ERROR,
+            )
+            if not response.has_header("Last-Modified"):
+                # When this copy was made: a client's copy older than that is
+                # never told it is current.
+                response["Last-Modified"] = http_date()
+            _drop_vary(response, "Cookie")
+        elif "no-store" not in response.get("Cache-Control", ""):
+            if response.has_header("Cache-Control"):
+                del response["Cache-Control"]
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    @staticmethod
+    def _cacheable(request, response, settings) -> bool:
+        return (
+            request.method in ("GET", "HEAD")
+            and response.status_code in (200, 301, 404, 410)
+            and not response.cookies
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and not response.has_header("Cache-Control")
+            and not any(request.path_info.startswith(p) for p in settings.PRIVATE_PATH_PREFIXES)
+        )
+
+
+def _drop_vary(response, header):
+    if not response.has_header("Vary"):
+        return
+    kept = [
+        value.strip()
+        for value in response["Vary"].split(",")
+        if value.strip() and value.strip().lower() != header.lower()
+    ]
+    if kept:
+        response["Vary"] = ", ".join(kept)
+    else:
+        del response["Vary"]
+
+
 def _render_refusal(request, template_name, status, context):
     from django.shortcuts import render
 

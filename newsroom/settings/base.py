@@ -65,10 +65,12 @@ MIDDLEWARE = [
     "newsroom.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Strong ETags of the final bytes and 304s (after the two below have run).
+    "django.middleware.http.ConditionalGetMiddleware",
     "newsroom.middleware.HtmlSafeTextMiddleware",
+    "newsroom.middleware.PublicCacheMiddleware",
     "newsroom.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -262,3 +264,17 @@ CSRF_FAILURE_VIEW = "newsroom.views.csrf_failure"
 # Health page (/sante/): a worker records that it is alive this often, and
 # counts as gone after three missed beats.
 WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
+
+# HTTP caching of anonymous public pages (see PublicCacheMiddleware): browsers
+# keep them PUBLIC_CACHE_MAX_AGE seconds, shared caches (a CDN, Varnish)
+# PUBLIC_CACHE_S_MAXAGE; both may serve a stale copy while revalidating, and
+# for a day if the site is down.
+PUBLIC_CACHE_MAX_AGE = int(os.environ.get("PUBLIC_CACHE_MAX_AGE", "30"))
+PUBLIC_CACHE_S_MAXAGE = int(os.environ.get("PUBLIC_CACHE_S_MAXAGE", "60"))
+PUBLIC_CACHE_STALE_WHILE_REVALIDATE = 30
+PUBLIC_CACHE_STALE_IF_ERROR = 60 * 60 * 24
+# Never cached: pages for one person, or that change what they show per request.
+PRIVATE_PATH_PREFIXES = [
+    "/admin/", "/apercu/", "/redaction/", "/sante/",
+    "/newsletter/confirmation/", "/newsletter/desinscription/",
+]  # fmt: skip
