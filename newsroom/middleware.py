@@ -3,6 +3,7 @@
 import logging
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from csp.middleware import CSPMiddleware
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -196,3 +197,18 @@ def _render_refusal(request, template_name, status, context):
     response = render(request, template_name, context, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the admin's policy on staff pages (the
+    admin and CKEditor need inline scripts and styles) and the strict one
+    everywhere else."""
+
+    def get_policy_parts(self, request, response, report_only=False):
+        from django.conf import settings
+
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        staff_page = request.path_info.startswith(tuple(settings.STAFF_PATH_PREFIXES))
+        if not report_only and parts.config is None and staff_page:
+            parts.config = settings.ADMIN_CONTENT_SECURITY_POLICY
+        return parts

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "ckeditor_uploader",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "newsroom",
     "articles",
     "newsletter",
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "newsroom.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "newsroom.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Strong ETags of the final bytes and 304s (after the two below have run).
     "django.middleware.http.ConditionalGetMiddleware",
@@ -278,3 +280,32 @@ PRIVATE_PATH_PREFIXES = [
     "/admin/", "/apercu/", "/redaction/", "/sante/",
     "/newsletter/confirmation/", "/newsletter/desinscription/",
 ]  # fmt: skip
+
+# Content-Security-Policy (django-csp). Public pages run no script of ours and
+# load nothing from other hosts; JSON-LD is data, which CSP does not block.
+_SELF = "'self'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": [_SELF],
+        "frame-ancestors": [_SELF],
+    }
+}
+# The admin, with CKEditor 4: its editing area is an iframe it writes into, and
+# it sets inline styles and event handlers, so scripts and styles may be inline
+# there; still nothing from other hosts.
+ADMIN_CONTENT_SECURITY_POLICY = {
+    **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+    "script-src": [_SELF, "'unsafe-inline'", "'unsafe-eval'"],
+    "style-src": [_SELF, "'unsafe-inline'"],
+    "img-src": [_SELF, "data:", "blob:"],
+    "frame-src": [_SELF],
+}
+STAFF_PATH_PREFIXES = ["/admin/", "/redaction/"]

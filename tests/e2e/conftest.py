@@ -42,11 +42,21 @@ def page(browser, live_server, transactional_db):
     context = browser.new_context(base_url=live_server.url, locale="fr-FR")
     context.set_default_timeout(15_000)
     page = context.new_page()
-    errors = []
+    errors, refused = [], []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # What the Content-Security-Policy blocked, as Chromium reports it.
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.csp_refusals = refused
     yield page
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
+    if not getattr(page, "csp_refusals_expected", False):
+        assert refused == [], f"Blocked by the Content-Security-Policy: {refused}"
 
 
 @pytest.fixture

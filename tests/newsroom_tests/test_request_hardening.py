@@ -158,3 +158,30 @@ def test_ckeditor_sample_pages_are_not_collected():
     paths = [line for line in collected.stdout.splitlines() if "ckeditor" in line]
     assert any(line.rstrip("'").endswith("ckeditor/ckeditor/ckeditor.js") for line in paths)
     assert not [line for line in paths if ".html" in line or "/samples/" in line]
+
+
+def _policy(response):
+    directives = {}
+    for part in response["Content-Security-Policy"].split(";"):
+        name, *values = part.split()
+        directives[name] = set(values)
+    return directives
+
+
+def test_public_pages_have_a_strict_content_security_policy(client):
+    """No inline script or style, nothing from another host, no plugins, no
+    <base> rewriting; framing by this site only."""
+    for url in public_urls():
+        policy = _policy(client.get(url))
+        assert policy["default-src"] == {"'self'"}, url
+        assert policy["script-src"] == {"'self'"} and policy["style-src"] == {"'self'"}, url
+        assert policy["object-src"] == {"'none'"} and policy["base-uri"] == {"'none'"}, url
+        assert policy["frame-ancestors"] == {"'self'"}, url
+
+
+def test_the_admin_policy_lets_the_editor_work_and_still_loads_nothing_foreign(admin_client):
+    """The admin allows inline scripts and styles (CKEditor 4) but no other host."""
+    policy = _policy(admin_client.get(reverse("admin:articles_article_add")))
+    assert "'unsafe-inline'" in policy["script-src"] and "'unsafe-inline'" in policy["style-src"]
+    every_source = set().union(*policy.values())
+    assert not [source for source in every_source if "." in source or source == "*"]
