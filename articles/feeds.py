@@ -5,23 +5,18 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
-from django.utils.functional import Promise
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from .images import largest_rendition
 from .models import Article, Section
-from .plaintext import normalize_line, xml_safe
+from .plaintext import clean_values, normalize_line, xml_safe
 
 FEED_SIZE = 30
 
 
 def _xml_safe(value):
-    if isinstance(value, Promise):
-        value = str(value)
-    if isinstance(value, list | tuple):
-        return type(value)(_xml_safe(item) for item in value)
-    return xml_safe(value)
+    return clean_values(value, xml_safe)
 
 
 class SafeRssFeed(Rss201rev2Feed):

@@ -88,6 +88,21 @@ def xml_safe(value):
     return value
 
 
+def clean_values(value, clean):
+    """``value`` with ``clean`` applied to every string in it, through lists,
+    tuples and dicts (lazy translations count as strings); other values as they
+    are. For outputs built from many values: a feed's items, JSON-LD."""
+    from django.utils.functional import Promise
+
+    if isinstance(value, str | Promise):
+        return clean(str(value))
+    if isinstance(value, dict):
+        return {key: clean_values(item, clean) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(clean_values(item, clean) for item in value)
+    return value
+
+
 def normalize_stored_rows(apps, app_label, plain_fields):
     """For data migrations: normalise what was stored before the fields did it
     on save. ``plain_fields`` is {model name: [(field, "line" or "text")]}."""

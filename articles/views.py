@@ -114,7 +114,10 @@ def tag_detail(request, slug):
 def search(request):
     """French full-text search over published articles. Any input gives an
     ordinary page: operators and punctuation are ignored, long queries cut."""
-    raw_query = normalize_line(request.GET.get("q", ""))[:MAX_QUERY_LENGTH].strip()
+    # Cut before normalising (a long query costs nothing), and after (NFC may
+    # lengthen it).
+    raw_query = normalize_line(request.GET.get("q", "")[:MAX_QUERY_LENGTH])
+    raw_query = raw_query[:MAX_QUERY_LENGTH].strip()
     words = query_words(raw_query)
     variants = SpellingVariantGroup.objects.variant_map() if words else {}
     query = build_query(words, variants)

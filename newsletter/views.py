@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from articles.models import Section
+from newsroom.views import csrf_failure
 
 from .forms import SubscribeForm
 from .models import (
@@ -51,8 +54,6 @@ def posted_from_this_site(request) -> bool:
     post could only do what anyone can do by posting themselves, which the
     signed form stamp, the bot trap, the throttles and double opt-in already
     bound; and a browser never lets another site forge these headers."""
-    from urllib.parse import urlsplit
-
     if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client
         return True
     fetch_site = request.headers.get("Sec-Fetch-Site")
@@ -79,8 +80,6 @@ def subscribe(request):
         form = SubscribeForm(initial={"source": request.GET.get("source", "")})
         return render(request, "newsletter/subscribe.html", {"form": form})
     if not posted_from_this_site(request):
-        from newsroom.views import csrf_failure
-
         return csrf_failure(request)
     ip = client_ip(request)
     if SignupAttempt.objects.record(ip) > settings.NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR:

@@ -4,9 +4,14 @@ import logging
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from csp.middleware import CSPMiddleware
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+from django.utils.http import http_date
+
+from articles.plaintext import html_safe_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +60,6 @@ def _is_connection_failure(exception) -> bool:
 
 
 def _site_name() -> str:
-    from django.conf import settings
-
     return settings.SITE_NAME
 
 
@@ -90,9 +93,7 @@ class RequestLimitsMiddleware:
 
     @staticmethod
     def _body_limit(path: str) -> int:
-        from django.conf import settings
-
-        if any(path.startswith(prefix) for prefix in settings.LARGE_BODY_PATH_PREFIXES):
+        if path.startswith(tuple(settings.STAFF_PATH_PREFIXES)):
             return settings.STAFF_REQUEST_MAX_BYTES
         return settings.PUBLIC_REQUEST_MAX_BYTES
 
@@ -114,8 +115,6 @@ class HtmlSafeTextMiddleware:
             and response.get("Content-Type", "").startswith("text/html")
             and response.charset.lower() == "utf-8"
         ):
-            from articles.plaintext import html_safe_bytes
-
             response.content = html_safe_bytes(response.content)
         return response
 
@@ -139,13 +138,9 @@ class PublicCacheMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        from django.conf import settings
-        from django.utils.cache import patch_cache_control
-        from django.utils.http import http_date
-
         if request.path_info.startswith(settings.MEDIA_URL):
             return response
-        if self._cacheable(request, response, settings):
+        if self._cacheable(request, response):
             patch_cache_control(
                 response,
                 public=True,
@@ -166,14 +161,14 @@ class PublicCacheMiddleware:
         return response
 
     @staticmethod
-    def _cacheable(request, response, settings) -> bool:
+    def _cacheable(request, response) -> bool:
         return (
             request.method in ("GET", "HEAD")
             and response.status_code in (200, 301, 404, 410)
             and not response.cookies
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and not response.has_header("Cache-Control")
-            and not any(request.path_info.startswith(p) for p in settings.PRIVATE_PATH_PREFIXES)
+            and not request.path_info.startswith(tuple(settings.PRIVATE_PATH_PREFIXES))
         )
 
 
@@ -205,8 +200,6 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     everywhere else."""
 
     def get_policy_parts(self, request, response, report_only=False):
-        from django.conf import settings
-
         parts = super().get_policy_parts(request, response, report_only=report_only)
         staff_page = request.path_info.startswith(tuple(settings.STAFF_PATH_PREFIXES))
         if not report_only and parts.config is None and staff_page:

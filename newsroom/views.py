@@ -1,11 +1,24 @@
 """Site-wide views: error pages, robots.txt, health."""
 
-from django.db.models import Count
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Min
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
+from django_tasks_db.models import DBTaskResult
+
+from newsroom.models import WorkerHeartbeat
 
 
 def bad_request(request, exception):
@@ -23,10 +36,6 @@ def page_not_found(request, exception):
 @requires_csrf_token
 def server_error(request):
     # Rendered with a minimal context: the database may be the cause of the error.
-    from django.conf import settings
-    from django.http import HttpResponseServerError
-    from django.template.loader import render_to_string
-
     return HttpResponseServerError(render_to_string("500.html", {"site_name": settings.SITE_NAME}))
 
 
@@ -39,9 +48,6 @@ def favicon(request):
 
 
 def robots_txt(request):
-    from django.conf import settings
-    from django.http import HttpResponse
-
     lines = [
         "User-agent: *",
         "Disallow: /admin/",
@@ -58,47 +64,34 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 
-def _timed(check):
-    """(ok, milliseconds, error class) of ``check()``; errors are named, never
-    detailed (no host, no message: the page is public)."""
-    import time
-
+def _timed(check) -> dict:
+    """``check()``'s outcome: ok, milliseconds, and the error's class name only
+    (no host, no message: the page is public)."""
     started = time.perf_counter()
     try:
         check()
     except Exception as error:  # any failure means "not ready"
-        return False, None, type(error).__name__
-    return True, round((time.perf_counter() - started) * 1000, 1), None
+        return {"ok": False, "ms": None, "error": type(error).__name__}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1), "error": None}
 
 
 def _check_database():
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
 def _check_cache():
-    import secrets
-
-    from django.core.cache import cache
-
     key, value = "health:probe", secrets.token_hex(8)
     cache.set(key, value, 30)
     if cache.get(key) != value:
         raise RuntimeError("cache did not keep a value")
 
 
+def _seconds_since(moment, now):
+    return round((now - moment).total_seconds(), 1) if moment else None
+
+
 def _worker_and_tasks():
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Min
-    from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
-
-    from newsroom.models import WorkerHeartbeat
-
     now = timezone.now()
     last = WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
     waiting = DBTaskResult.objects.ready().aggregate(count=Count("pk"), oldest=Min("enqueued_at"))
@@ -106,13 +99,11 @@ def _worker_and_tasks():
     return {
         "worker": {
             "ok": last is not None and last >= alive_after,
-            "last_heartbeat_seconds": round((now - last).total_seconds(), 1) if last else None,
+            "last_heartbeat_seconds": _seconds_since(last, now),
         },
         "tasks": {
             "pending": waiting["count"],
-            "oldest_pending_seconds": (
-                round((now - waiting["oldest"]).total_seconds(), 1) if waiting["oldest"] else None
-            ),
+            "oldest_pending_seconds": _seconds_since(waiting["oldest"], now),
         },
     }
 
@@ -123,20 +114,13 @@ def health(request):
     """Readiness, for load balancers and monitors: 200 when the database and the
     cache answer ("degraded" if no worker beat lately: pages still work, mail
     waits), 503 otherwise. JSON, never cached, nothing secret."""
-    from django.http import JsonResponse
-
-    database = _timed(_check_database)
-    cache = _timed(_check_cache)
-    body = {
-        "database": {"ok": database[0], "ms": database[1], "error": database[2]},
-        "cache": {"ok": cache[0], "ms": cache[1], "error": cache[2]},
-    }
-    if database[0]:
+    body = {"database": _timed(_check_database), "cache": _timed(_check_cache)}
+    if body["database"]["ok"]:
         try:
             body.update(_worker_and_tasks())
         except Exception as error:
             body["worker"] = {"ok": False, "error": type(error).__name__}
-    ready = database[0] and cache[0]
+    ready = body["database"]["ok"] and body["cache"]["ok"]
     worker_ok = body.get("worker", {}).get("ok", False)
     body = {"status": "ok" if ready and worker_ok else "degraded" if ready else "down", **body}
     return JsonResponse(body, status=200 if ready else 503)
@@ -146,6 +130,4 @@ def health(request):
 @require_safe
 def liveness(request):
     """The process answers (no database, no cache): for a supervisor's restarts."""
-    from django.http import JsonResponse
-
     return JsonResponse({"status": "ok"})

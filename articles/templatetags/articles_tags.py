@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from articles.images import make_renditions
 from articles.models import NAVIGATION_CACHE_KEY, Section
-from articles.plaintext import html_safe, normalize_line
+from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.sanitizer import sanitize_html
 from articles.typography import french_spacing
@@ -190,16 +190,6 @@ def share_links(article):
     )
 
 
-def _text_only(value):
-    if isinstance(value, str):
-        return html_safe(value)
-    if isinstance(value, dict):
-        return {key: _text_only(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_text_only(item) for item in value]
-    return value
-
-
 @register.simple_tag
 def article_json_ld(article):
     """schema.org NewsArticle for search engines, as a <script> element."""
@@ -238,7 +228,7 @@ def article_json_ld(article):
     # Stored text is normalised on save, but a row written around the models may
     # hold control characters: JSON would carry them escaped, search engines
     # would read them. They go, as from the rest of the page.
-    encoded = json.dumps(_text_only(data), ensure_ascii=False).replace("<", "\\u003c")
+    encoded = json.dumps(clean_values(data, html_safe), ensure_ascii=False).replace("<", "\\u003c")
     return mark_safe(f'<script type="application/ld+json">{encoded}</script>')
 
 

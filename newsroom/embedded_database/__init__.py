@@ -38,7 +38,8 @@ import psutil
 READY_MARKER = ".newsroom-ready"
 PID_LIST = ".handle_pids.json"
 
-_started: dict[Path, dict] = {}
+_started: dict[Path, dict] = {}  # connection settings, by data directory
+_created: set[tuple[Path, str]] = set()  # databases known to exist
 _start_lock = threading.Lock()
 
 
@@ -173,12 +174,11 @@ def connection_settings(data_dir, name: str | None = None) -> dict:
         if data_dir not in _started:
             stop_on_sigterm()
             _started[data_dir] = _start(data_dir)
-            _started[data_dir]["created"] = set()
         params = _started[data_dir]
-        if name and name not in params["created"]:
+        if name and (data_dir, name) not in _created:
             _ensure_database(params["HOST"], params["USER"], name)
-            params["created"].add(name)
-    return {key: value for key, value in params.items() if key != "created"}
+            _created.add((data_dir, name))
+    return dict(params)
 
 
 def url_of(settings_dict: dict) -> str:

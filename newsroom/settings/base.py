@@ -220,7 +220,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # (newsroom.middleware.RequestLimitsMiddleware): only staff pages take uploads.
 PUBLIC_REQUEST_MAX_BYTES = int(os.environ.get("PUBLIC_REQUEST_MAX_BYTES", 64 * 1024))
 STAFF_REQUEST_MAX_BYTES = IMAGE_UPLOAD_MAX_BYTES + 1024 * 1024
-LARGE_BODY_PATH_PREFIXES = ["/admin/", "/redaction/"]
+# The staff's pages: they alone take large bodies (uploads) and get the admin's
+# Content-Security-Policy.
+STAFF_PATH_PREFIXES = ["/admin/", "/redaction/"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o644
 
@@ -315,7 +317,7 @@ PUBLIC_CACHE_STALE_WHILE_REVALIDATE = 30
 PUBLIC_CACHE_STALE_IF_ERROR = 60 * 60 * 24
 # Never cached: pages for one person, or that change what they show per request.
 PRIVATE_PATH_PREFIXES = [
-    "/admin/", "/apercu/", "/redaction/", "/sante/",
+    *STAFF_PATH_PREFIXES, "/apercu/", "/sante/",
     "/newsletter/confirmation/", "/newsletter/desinscription/",
 ]  # fmt: skip
 
@@ -346,4 +348,3 @@ ADMIN_CONTENT_SECURITY_POLICY = {
     "img-src": [_SELF, "data:", "blob:"],
     "frame-src": [_SELF],
 }
-STAFF_PATH_PREFIXES = ["/admin/", "/redaction/"]
