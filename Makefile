@@ -9,7 +9,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: help run serve setup test lint format migrate demo bench clean
+.PHONY: help run serve setup test lint format migrate demo bench lock clean
 
 help:
 	@echo "make run     set everything up and serve http://127.0.0.1:$(PORT)"
@@ -18,18 +18,31 @@ help:
 	@echo "make bench   load-test the site with 10,000 generated articles"
 	@echo "make lint    ruff check + format check + migrations check"
 	@echo "make format  ruff format + fixes"
+	@echo "make lock    regenerate requirements*.lock from pyproject.toml"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Installs come from the lock files (exact versions and their hashes), the
+# project itself after them; `make lock` regenerates the locks from pyproject.toml.
+$(RUNTIME_STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(DEV_STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(RUNTIME_STAMP) $@
+
+# One lock for every Python from 3.11 on (markers where they differ).
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --no-header --quiet
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
 
 setup: $(RUNTIME_STAMP)
 	$(MANAGE) migrate --noinput
