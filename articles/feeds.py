@@ -8,6 +8,8 @@ from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
+from newsroom.links import absolute_url
+
 from .images import largest_rendition
 from .models import Article, Section
 from .plaintext import clean_values, normalize_line, xml_safe
@@ -95,7 +97,7 @@ class LatestArticlesFeed(Feed):
         if rendition is None:
             return []
         url, length = rendition
-        return [Enclosure(f"{settings.SITE_URL}{url}", str(length), "image/jpeg")]
+        return [Enclosure(absolute_url(url), str(length), "image/jpeg")]
 
 
 class SectionFeed(LatestArticlesFeed):

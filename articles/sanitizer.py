@@ -32,7 +32,9 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src":
         # Images come from our own uploads only: readers' browsers fetch nothing
         # from other hosts, and no data: or javascript: URL can slip through.
-        return value if value.startswith(settings.MEDIA_URL) and "//" not in value else None
+        # With media in a bucket, the address starts with the bucket's origin.
+        path = value.removeprefix(settings.MEDIA_ORIGIN)
+        return value if value.startswith(settings.MEDIA_URL) and "//" not in path else None
     if tag == "img" and attribute in {"width", "height"}:
         return value if value.isdigit() and len(value) <= 5 else None
     return value

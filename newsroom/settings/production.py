@@ -30,5 +30,9 @@ _HTTPS = SITE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
 SECURE_SSL_REDIRECT = _HTTPS and env_bool("DJANGO_SSL_REDIRECT", True)
-SECURE_HSTS_SECONDS = 60 * 60 * 24 * 30 if _HTTPS else 0
+# A year, with subdomains and the preload flag (what hstspreload.org asks);
+# a site with plain-HTTP subdomains turns these two off.
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if _HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS and env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _HTTPS and env_bool("DJANGO_HSTS_PRELOAD", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _HTTPS else None

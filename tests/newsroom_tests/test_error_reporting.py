@@ -1,11 +1,18 @@
 """Errors reach the newsroom: tracebacks mailed to DJANGO_ADMINS; logs are one
 line per event, each with the id of its request."""
 
+import gzip
+import http.server
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
+import threading
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 
@@ -71,3 +78,71 @@ def test_a_server_error_is_mailed_to_the_admins_and_logged_on_one_line(settings,
     (line,) = [line for line in captured_log.getvalue().splitlines() if "/echec/" in line]
     assert line.startswith("ERROR request=req-87654321 Internal Server Error: /echec/")
     assert "Traceback" in line and "RuntimeError: boom\\nsecond line" in line
+
+
+class _SentryIngest(http.server.BaseHTTPRequestHandler):
+    """Stands where sentry.io would: keeps the envelopes the SDK posts."""
+
+    received: list[bytes] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        type(self).received.append(self.path.encode() + b"\n" + body)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+_SENTRY_CLIENT = """
+import django, sentry_sdk
+from django.conf import settings
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+settings.ROOT_URLCONF = "tests.newsroom_tests.error_urls"
+settings.DEBUG = False
+response = Client(raise_request_exception=False).get(
+    "/echec/?email=lecteur@exemple.org", HTTP_X_REQUEST_ID="req-sentry-42",
+    HTTP_COOKIE="sessionid=secret-session",
+)
+assert response.status_code == 500, response.status_code
+sentry_sdk.flush(timeout=10)
+"""
+
+
+def test_sentry_receives_server_errors_with_the_request_id_and_no_personal_data():
+    """SENTRY_DSN set: a server error reaches the Sentry server named by the DSN
+    (a local one here), tagged with the request id, without cookies or the
+    query string's address; SENTRY_DSN unset: nothing is sent."""
+    _SentryIngest.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SentryIngest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        base_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "newsroom.settings.test"}
+        for dsn in ("", f"http://publickey@127.0.0.1:{port}/7"):
+            done = subprocess.run(
+                [sys.executable, "-c", _SENTRY_CLIENT],
+                env={**base_env, "SENTRY_DSN": dsn},
+                cwd=settings.BASE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            if not dsn:
+                assert _SentryIngest.received == []
+    finally:
+        server.shutdown()
+    events = [body for body in _SentryIngest.received if b'"exception"' in body]
+    assert len(events) == 1, _SentryIngest.received
+    (event,) = events
+    assert event.startswith(b"/api/7/envelope/")
+    assert b"RuntimeError" in event and b"boom" in event
+    assert b'"request_id":"req-sentry-42"' in event.replace(b" ", b"")
+    assert b"secret-session" not in event and b"lecteur@exemple.org" not in event

@@ -170,13 +170,13 @@ def _policy(response):
 
 def test_public_pages_have_a_strict_content_security_policy(client):
     """No inline script or style, nothing from another host, no plugins, no
-    <base> rewriting; framing by this site only."""
+    <base> rewriting; no framing at all."""
     for url in public_urls():
         policy = _policy(client.get(url))
         assert policy["default-src"] == {"'self'"}, url
         assert policy["script-src"] == {"'self'"} and policy["style-src"] == {"'self'"}, url
         assert policy["object-src"] == {"'none'"} and policy["base-uri"] == {"'none'"}, url
-        assert policy["frame-ancestors"] == {"'self'"}, url
+        assert policy["frame-ancestors"] == {"'none'"}, url
 
 
 def test_the_admin_policy_lets_the_editor_work_and_still_loads_nothing_foreign(admin_client):

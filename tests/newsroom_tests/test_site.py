@@ -67,6 +67,37 @@ def test_production_settings_refuse_to_start_without_secret_key_or_hosts():
     assert ok.returncode == 0, ok.stderr
 
 
+def test_the_deployment_check_is_clean_in_production_over_https():
+    """`check --deploy` with production settings and an https SITE_URL finds
+    nothing but the documented CKEditor 4 warning, which is silenced; the HSTS
+    header asks for a year, subdomains included, and preloading."""
+    environment = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings.production",
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+        "DJANGO_SECRET_KEY": STRONG_KEY,
+        "DJANGO_ALLOWED_HOSTS": "www.exemple.org",
+        "SITE_URL": "https://www.exemple.org",
+    }
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=django_settings.BASE_DIR,
+    )
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    assert "no issues (1 silenced)" in checked.stdout
+    plain = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={**environment, "DJANGO_HSTS_PRELOAD": "false"},
+        capture_output=True,
+        text=True,
+        cwd=django_settings.BASE_DIR,
+    )
+    assert plain.returncode != 0 and "security.W021" in plain.stderr
+
+
 @pytest.mark.django_db
 def test_server_error_page_is_in_the_site_style(client, settings):
     """A 500 shows the site's own French page."""
