@@ -3,11 +3,11 @@ import re
 import secrets
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchRank, SearchVectorField
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from .fields import PlainCharField, PlainTextField, RichTextField, SafeImageField
 from .sanitizer import html_to_text
-from .search import fold, search_vector_expression
+from .search import (
+    fold,
+    search_vector_expression,
+    title_close_to,
+    title_distance_to,
+    title_key,
+)
 
 NAVIGATION_CACHE_KEY = "articles:navigation"
 # What an article card shows: listings load these and nothing more.
@@ -32,6 +38,8 @@ def count_words(standfirst, body):
 
 
 SEARCH_RANKED = 200
+# « Tachkient » is 0.58 like « Tachkent », « elektions » 0.54 like « Élections ».
+CLOSE_TITLE_SIMILARITY = 0.5
 
 
 def stamped_by(verbose_name, editable=False):
@@ -286,6 +294,18 @@ class ArticleQuerySet(models.QuerySet):
         """How many articles search() ranks (at most SEARCH_RANKED), cheaply."""
         return self._recent_matches(query).count()
 
+    def close_titles(self, text, limit):
+        """A list of up to ``limit`` articles with title words close to ``text``
+        (pg_trgm word similarity of at least CLOSE_TITLE_SIMILARITY), closest
+        first. The test and the order both walk the trigram index."""
+        articles = self.filter(title_close_to(text)).order_by(title_distance_to(text))
+        with transaction.atomic(using=self.db), connections[self.db].cursor() as cursor:
+            # The operator's threshold is a setting; LOCAL ends with the transaction.
+            cursor.execute(
+                "SET LOCAL pg_trgm.word_similarity_threshold = %s", [CLOSE_TITLE_SIMILARITY]
+            )
+            return list(articles[:limit])
+
     def _recent_matches(self, query):
         # With a common word PostgreSQL walks the date index and stops early; with a
         # rare one it asks the GIN index. Either way the work is bounded.
@@ -410,6 +430,8 @@ class Article(models.Model):
                 name="article_featured_idx",
             ),
             GinIndex(fields=["search_vector"], name="article_search_idx"),
+            # Titles close to a misspelt query (search.similar_titles).
+            GistIndex(OpClass(title_key(), name="gist_trgm_ops"), name="article_title_trgm_idx"),
         ]
         permissions = [
             ("publish_article", _("Peut publier, programmer et dépublier les articles")),

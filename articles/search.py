@@ -1,9 +1,12 @@
 """Full-text search in French that ignores accents and knows the region's
 spelling variants.
 
-Accents are folded by ``translate()`` and ``replace()``, which are
-immutable and usable in the generated search column; Python folds queries with
-the same table."""
+PostgreSQL does the folding: the ``newsroom_french`` text search configuration
+(migration articles 0014) is French with the ``unaccent`` dictionary before the
+stemmer, so « Tokaïev », « TOKAIEV » and « tokaiev » are one word. ``fold`` is
+its Python twin, for the keys of spelling variants and for highlighting.
+When no article contains the words, titles close to the query (``pg_trgm``)
+are offered instead: a typo still finds the story."""
 
 import re
 import unicodedata
@@ -11,11 +14,10 @@ from bisect import bisect_left
 from html import escape
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import F, Func, TextField, Value
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import BooleanField, FloatField, Func, TextField, Value
 from django.utils.safestring import mark_safe
 
-SEARCH_CONFIG = "french"
+SEARCH_CONFIG = "newsroom_french"
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_WORDS = 12
 
@@ -51,27 +53,40 @@ def fold(text: str) -> str:
     return (text or "").translate(_PY_TABLE).lower()
 
 
-def fold_expression(expression):
-    """The SQL twin of ``fold``: lower(), then translate() and replace()."""
-    text = TextField()
-    folded = Func(
-        Lower(expression), Value(_FROM), Value(_TO), function="translate", output_field=text
-    )
-    for letter, letters in _MULTI.items():
-        folded = Func(folded, Value(letter), Value(letters), function="replace", output_field=text)
-    return folded
-
-
 def search_vector_expression():
     """Title weighs most, then the standfirst, then the body."""
     return (
-        SearchVector(fold_expression(Coalesce(F("title"), Value(""))), config=SEARCH_CONFIG,
-                     weight="A")
-        + SearchVector(fold_expression(Coalesce(F("standfirst"), Value(""))),
-                       config=SEARCH_CONFIG, weight="B")
-        + SearchVector(fold_expression(Coalesce(F("body"), Value(""))), config=SEARCH_CONFIG,
-                       weight="C")
-    )  # fmt: skip
+        SearchVector("title", config=SEARCH_CONFIG, weight="A")
+        + SearchVector("standfirst", config=SEARCH_CONFIG, weight="B")
+        + SearchVector("body", config=SEARCH_CONFIG, weight="C")
+    )
+
+
+def title_key(expression="title"):
+    """The title as the trigram index knows it: lower case, no accents (the
+    immutable ``newsroom_unaccent`` function of migration articles 0014)."""
+    return Func(expression, function="newsroom_unaccent", output_field=TextField())
+
+
+def _trigram_operator(operator, text, output_field):
+    return Func(
+        title_key(),
+        Value(text),
+        template="%(expressions)s",
+        arg_joiner=f" {operator} ",
+        output_field=output_field,
+    )
+
+
+def title_close_to(text):
+    """True when a word sequence of the title is close to ``text``: pg_trgm's
+    ``%>``, at pg_trgm.word_similarity_threshold."""
+    return _trigram_operator("%%>", text, BooleanField())
+
+
+def title_distance_to(text):
+    """1 − the word similarity of ``text`` to the title: pg_trgm's ``<->>``."""
+    return _trigram_operator("<->>", text, FloatField())
 
 
 _WORD = re.compile(r"[^\W_]+")

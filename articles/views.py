@@ -122,6 +122,7 @@ def search(request):
     variants = SpellingVariantGroup.objects.variant_map() if words else {}
     query = build_query(words, variants)
     page = None
+    close = ()
     if query is not None:
         published = Article.objects.published()
         paginator = CountedPaginator(
@@ -135,12 +136,18 @@ def search(request):
                 article.excerpt = highlight(
                     f"{article.standfirst} {html_to_text(article.body)}", stems
                 )
+        else:
+            # No article has the words: perhaps a typo (« Tachkient »).
+            close = Section.objects.attach_to(
+                list(published.close_titles(" ".join(words), SEARCH_PER_PAGE))
+            )
     return render(
         request,
         "articles/search.html",
         {
             "query": raw_query,
             "page": page,
+            "close": close,
             "page_query": urlencode({"q": raw_query}) + "&" if raw_query else "",
             "capped": page is not None and page.paginator.count >= SEARCH_RANKED,
         },

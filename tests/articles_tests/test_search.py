@@ -1,9 +1,10 @@
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
+from pytest_django.asserts import assertContains
 
 from articles.models import Article, SpellingVariantGroup
-from articles.search import build_query, fold, query_words
+from articles.search import build_query, fold, query_words, title_close_to, title_distance_to
 from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +175,69 @@ def test_search_uses_the_gin_index():
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = queryset.explain()
     assert "article_search_idx" in plan
+
+
+def test_postgresql_folds_letters_beyond_latin_1(client):
+    """unaccent knows every accented Latin letter, Vietnamese and Cyrillic ё too."""
+    make_article(title="Rencontre", body="<p>M. Nguyễn a rencontré Ёлка.</p>")
+    assert results(client, "nguyen") == ["Rencontre"]
+    assert results(client, "Елка") == ["Rencontre"]
+
+
+def test_a_misspelt_query_offers_the_closest_titles(client):
+    """« Tachkient » finds nothing word for word: the page says so and offers
+    published titles close to it, closest first, never drafts."""
+    make_article(title="À Tachkent, le bazar Tchorsou rouvre")
+    nouvelle = make_article(title="Tachkent : la ville nouvelle")
+    make_article(title="Tachkent en brouillon", published=False)
+    make_article(title="Élections au Kazakhstan")
+    response = client.get(SEARCH, {"q": "Tachkient"})
+    assert response.context["page"].paginator.count == 0
+    titles = [article.title for article in response.context["close"]]
+    assert sorted(titles) == [
+        "Tachkent : la ville nouvelle",
+        "À Tachkent, le bazar Tchorsou rouvre",
+    ]
+    assertContains(
+        response, "Aucun article ne contient « Tachkient ». Voici les titres les plus proches"
+    )
+    assertContains(response, f'<a href="{nouvelle.get_absolute_url()}">', count=1)
+
+
+def test_a_query_close_to_nothing_says_so(client):
+    """Nothing close either: the ordinary « no result » message, no list."""
+    make_article(title="Élections au Kazakhstan")
+    response = client.get(SEARCH, {"q": "zzzz"})
+    assert list(response.context["close"]) == []
+    assertContains(response, "Aucun article ne correspond à « zzzz ».")
+
+
+def test_close_titles_use_the_trigram_index():
+    """The trigram index matches the expression close_titles filters and orders by."""
+    queryset = Article.objects.filter(title_close_to("tachkent")).order_by(
+        title_distance_to("tachkent")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert "article_title_trgm_idx" in plan
+
+
+def test_a_missing_extension_stops_migrate_with_what_to_do():
+    """migrate creates the extensions; when the server cannot, the error names
+    the extension and the SQL an administrator can run."""
+    from newsroom.extensions import ExtensionUnavailable, RequireExtension
+
+    operation = RequireExtension("newsroom_no_such_extension")
+    with (
+        pytest.raises(ExtensionUnavailable) as raised,
+        transaction.atomic(),
+        connection.schema_editor(atomic=False) as editor,
+    ):
+        operation.database_forwards("articles", editor, None, None)
+    message = str(raised.value)
+    assert "'newsroom_no_such_extension' is required" in message
+    assert "CREATE EXTENSION IF NOT EXISTS newsroom_no_such_extension;" in message
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extname FROM pg_extension WHERE extname IN ('unaccent', 'pg_trgm')")
+        assert sorted(row[0] for row in cursor.fetchall()) == ["pg_trgm", "unaccent"]
