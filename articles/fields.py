@@ -1,6 +1,8 @@
 """Model fields for article content. The rich-text field is defined here and only
 here, so the editor can be replaced by changing this one module."""
 
+import logging
+
 from ckeditor_uploader.fields import RichTextUploadingField
 from django import forms
 from django.db import models
@@ -9,6 +11,8 @@ from .images import check_size, normalize_upload
 from .plaintext import normalize_line, normalize_text
 from .sanitizer import sanitize_html
 from .typography import french_spacing
+
+logger = logging.getLogger(__name__)
 
 
 class RichTextField(RichTextUploadingField):
@@ -37,6 +41,17 @@ class SafeImageFormField(forms.ImageField):
 
 
 class SafeImageField(models.ImageField):
+    """An image field whose stored dimensions are trusted: a row without them
+    (written around the field) opens its file when loaded, and a file missing
+    from storage leaves them empty instead of breaking every page that lists
+    the article."""
+
+    def update_dimension_fields(self, instance, force=False, *args, **kwargs):
+        try:
+            super().update_dimension_fields(instance, force, *args, **kwargs)
+        except OSError as error:  # FileNotFoundError, or the storage is away
+            logger.warning("Image %s unreadable: %s", getattr(instance, self.attname), error)
+
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": SafeImageFormField, **kwargs})
 

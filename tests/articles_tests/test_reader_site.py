@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.text import slugify
 
-from articles.models import Tag
+from articles.models import Article, Tag
 from tests.factories import image_upload, make_article, make_author, make_section
 
 pytestmark = pytest.mark.django_db
@@ -363,3 +363,14 @@ def test_a_missing_image_file_does_not_break_the_page(client):
     response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     assert f'src="{article.hero_image.url}"' in response.content.decode()
+
+
+def test_a_missing_image_file_without_stored_dimensions_breaks_no_page(client):
+    """A row without the image's dimensions makes Django open the file when the
+    article is loaded: a file gone from storage (a bucket restored without it)
+    still gives every page that lists the article, and the article itself."""
+    article = make_article(hero_image=image_upload(width=600, height=400), hero_image_alt="x")
+    Article.objects.filter(pk=article.pk).update(hero_image_width=None, hero_image_height=None)
+    default_storage.delete(article.hero_image.name)
+    for url in ("/", article.section.get_absolute_url(), article.get_absolute_url(), "/feed/"):
+        assert client.get(url).status_code == 200, url

@@ -102,11 +102,12 @@ class Command(BaseCommand):
                 hero_image_credit=data.get("hero_credit", ""),
                 is_featured=data.get("featured", False),
             )
-            article.hero_image.save(
-                f"{data['slug'][:60]}.jpg",
-                ContentFile(draw_image(data["slug"], data.get("hero_palette"))),
-                save=False,
-            )
+            # A named ContentFile: ImageField reads the dimensions it stores
+            # only from a file with a name (without them, every load of the
+            # article would open the image again).
+            name = f"{data['slug'][:60]}.jpg"
+            image = ContentFile(draw_image(data["slug"], data.get("hero_palette")), name=name)
+            article.hero_image.save(name, image, save=False)
             article.save()
             article.authors.set([authors[slug] for slug in data["authors"]])
             article.tags.set([tags[slug] for slug in data.get("tags", [])])
