@@ -1,9 +1,10 @@
 """Background tasks, run by `python manage.py db_worker` (django-tasks with the
 PostgreSQL backend)."""
 
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
-from .emails import send_confirmation, send_issue
+from .emails import send_confirmation, send_issue, sender_is_running
 from .models import Issue, SignupRequest, Subscriber
 
 
@@ -39,3 +40,26 @@ def send_issue_task(issue_id):
     None when another sender is already at work on it)."""
     issue = Issue.objects.get(pk=issue_id)
     return send_issue(issue)
+
+
+def resume_interrupted_work():
+    """What a worker killed mid-task left undone, queued again; called when a
+    worker starts (a killed worker's task stays « running » in the queue for
+    ever). Both tasks are safe to run twice: a sender needs the issue's lock
+    (one already at work keeps it), and a signup is recorded once per address
+    (a second run finds its row gone). Returns (issues, signups) queued."""
+    issues = []
+    for issue in Issue.objects.filter(status=Issue.Status.SENDING):
+        if issue.progress()["waiting"] and not sender_is_running(issue):
+            send_issue_task.enqueue(issue.pk)
+            issues.append(issue.pk)
+    queued = {
+        (result.args_kwargs.get("args") or [None])[0]
+        for result in DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY, task_path=process_signup_task.module_path
+        ).only("args_kwargs")
+    }
+    signups = [pk for pk in SignupRequest.objects.values_list("pk", flat=True) if pk not in queued]
+    for pk in signups:
+        process_signup_task.enqueue(pk)
+    return issues, signups

@@ -347,3 +347,70 @@ def test_a_sent_issue_can_no_longer_be_changed_or_deleted(admin_client, smtp_ser
     )
     assert change.status_code == 403
     assert Issue.objects.get(pk=issue.pk).subject == "La semaine en Asie centrale"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_send_is_resumed_by_the_next_worker_that_starts(smtp_server, settings):
+    """The worker sending an issue is killed with SIGKILL: its task stays
+    « running » in the queue for ever, so the next worker to start queues a new
+    sender, which sends the rest; nobody gets the issue twice."""
+    confirmed_subscribers(120)
+    issue = make_issue(articles=1)
+    smtp_server.delay = 0.02
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings.development",
+        "DATABASE_URL": _database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "NEWSLETTER_RATE_PER_SECOND": "0",
+        "NEWSLETTER_BATCH_SIZE": "50",
+        "SITE_URL": settings.SITE_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    settings.TASKS = DATABASE_TASKS
+    issue.queue()
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "--no-startup-delay"],
+        cwd=settings.BASE_DIR, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(smtp_server) < 30 and time.monotonic() < deadline and worker.poll() is None:
+        time.sleep(0.01)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert 30 <= len(smtp_server) < 120, worker.stderr.read().decode()[-2000:]
+    assert DBTaskResult.objects.filter(status="RUNNING").count() == 1
+
+    restarted = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--batch", "--no-startup-delay"],
+        cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert f"Resuming the interrupted sending of issue {issue.pk}." in restarted.stdout
+
+    received = [r for envelope in smtp_server for r in envelope.rcpt_tos]
+    assert len(received) == len(set(received)), "someone got the issue twice"
+    counts = Issue.objects.get(pk=issue.pk).progress()
+    assert counts["waiting"] == 0 and counts["uncertain"] <= 1
+    assert counts["sent"] + counts["uncertain"] == 120
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.SENT
+
+
+def test_a_starting_worker_queues_signups_a_killed_worker_left(settings):
+    """A signup whose task died with its worker is queued again when a worker
+    starts; one still waiting in the queue is not queued twice."""
+    from newsletter.models import SignupRequest
+    from newsletter.tasks import process_signup_task, resume_interrupted_work
+
+    settings.TASKS = DATABASE_TASKS
+    orphan = SignupRequest.objects.create(email="orpheline@exemple.org")
+    waiting = SignupRequest.objects.create(email="en-attente@exemple.org")
+    process_signup_task.enqueue(waiting.pk)
+
+    assert resume_interrupted_work() == ([], [orphan.pk])
+    queued = sorted(
+        result.args_kwargs["args"][0]
+        for result in DBTaskResult.objects.filter(task_path=process_signup_task.module_path)
+    )
+    assert queued == sorted([orphan.pk, waiting.pk])
+    assert resume_interrupted_work() == ([], [])

@@ -40,6 +40,13 @@ class Command(DatabaseWorkerCommand):
                 connection.close()
 
         beat(name)  # before any task: the worker is seen from its start
+        from newsletter.tasks import resume_interrupted_work
+
+        issues, signups = resume_interrupted_work()
+        for pk in issues:
+            self.stdout.write(f"Resuming the interrupted sending of issue {pk}.")
+        if signups:
+            self.stdout.write(f"Queued {len(signups)} signup(s) left by a stopped worker.")
 
         thread = threading.Thread(target=keep_beating, name="heartbeat", daemon=True)
         thread.start()
