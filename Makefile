@@ -9,13 +9,14 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: help run serve setup test lint format migrate demo bench lock clean
+.PHONY: help run serve setup test lint format migrate demo bench cluster-check lock clean
 
 help:
 	@echo "make run     set everything up and serve http://127.0.0.1:$(PORT)"
 	@echo "make test    install the test tools and run the whole suite"
 	@echo "make serve   serve without setting up again"
 	@echo "make bench   load-test the site with 10,000 generated articles"
+	@echo "make cluster-check  run two app servers, nginx and two workers under load and failures"
 	@echo "make lint    ruff check + format check + migrations check"
 	@echo "make format  ruff format + fixes"
 	@echo "make lock    regenerate requirements*.lock from pyproject.toml"
@@ -87,17 +88,31 @@ test: $(DEV_STAMP) $(NODE_STAMP)
 # generated articles (in var/pgdata: newsroom_bench with 10,000 articles for the
 # pages, newsroom_bench_search with 100,000 for search), measured with wrk. The
 # first run generates them (several minutes); later runs reuse them.
+# Installs a Debian package when its command is missing: $(call apt,command,package)
+apt = command -v $(1) >/dev/null 2>&1 || [ -x /usr/sbin/$(1) ] || { \
+	echo "Installing $(2) (Debian package)…"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(2); }
+
 BENCH_ARGS ?=
 bench: $(DEV_STAMP)
-	@command -v wrk >/dev/null 2>&1 || { \
-		echo "Installing wrk (Debian package)…"; \
-		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	@$(call apt,wrk,wrk)
 	DATABASE_URL= EMBEDDED_DATABASE_NAME=newsroom_bench \
 		$(MANAGE) benchmark --articles 10000 $(BENCH_ARGS)
 	DATABASE_URL= EMBEDDED_DATABASE_NAME=newsroom_bench_search \
 		$(MANAGE) benchmark --articles 100000 --search-only $(BENCH_ARGS)
 	DATABASE_URL= EMBEDDED_DATABASE_NAME=newsroom_bench $(MANAGE) benchmark_newsletter
+
+# Two app servers behind nginx, two workers, Redis, an S3 API and an SMTP sink on
+# loopback, loaded and broken for a minute (see newsroom/management/commands/
+# cluster_check.py). Its database is emptied: the embedded newsroom_cluster, or
+# CLUSTER_DATABASE_URL (a database whose name contains "cluster").
+CLUSTER_DATABASE_URL ?=
+cluster-check: $(DEV_STAMP)
+	@$(call apt,nginx,nginx)
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) EMBEDDED_DATABASE_NAME=newsroom_cluster \
+		$(MANAGE) cluster_check
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -144,7 +144,7 @@ def test_production_refuses_a_weak_secret_key():
         assert "DJANGO_SECRET_KEY" in started.stderr
 
 
-def test_ckeditor_sample_pages_are_not_collected():
+def test_ckeditor_sample_pages_are_not_collected(tmp_path):
     """collectstatic leaves out CKEditor's HTML samples and test pages, but keeps the
     editor itself."""
     collected = subprocess.run(
@@ -152,7 +152,8 @@ def test_ckeditor_sample_pages_are_not_collected():
         capture_output=True,
         text=True,
         cwd=django_settings.BASE_DIR,
-        env=dict(os.environ),
+        # An empty STATIC_ROOT: files collected before would be « skipped », not listed.
+        env={**os.environ, "NEWSROOM_VAR_DIR": str(tmp_path)},
     )
     assert collected.returncode == 0, collected.stderr
     paths = [line for line in collected.stdout.splitlines() if "ckeditor" in line]
