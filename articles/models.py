@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from newsroom.pagecache import versioned_key, versioned_timeout
+
 from .fields import PlainCharField, PlainTextField, RichTextField, SafeImageField
 from .sanitizer import html_to_text
 from .search import (
@@ -59,14 +61,6 @@ def new_preview_token():
     return secrets.token_urlsafe(32)
 
 
-def forget_navigation():
-    """Drop the cached menu (the sections and its rendered HTML, per page)."""
-    keys = [NAVIGATION_CACHE_KEY, f"{NAVIGATION_CACHE_KEY}:html:"]
-    keys += [f"{NAVIGATION_CACHE_KEY}:html:{slug}" for slug in Section.objects.values_list(
-        "slug", flat=True)]  # fmt: skip
-    cache.delete_many(keys)
-
-
 class SectionQuerySet(models.QuerySet):
     def attach_to(self, articles):
         """Give articles their section from the cached menu, without a query
@@ -80,11 +74,13 @@ class SectionQuerySet(models.QuerySet):
         return articles
 
     def navigation(self):
-        """Sections in navigation order, cached: every page shows them."""
-        sections = cache.get(NAVIGATION_CACHE_KEY)
+        """Sections in navigation order, cached while content is unchanged:
+        every page shows them."""
+        key = versioned_key(NAVIGATION_CACHE_KEY)
+        sections = cache.get(key)
         if sections is None:
             sections = list(self.order_by("position", "name"))
-            cache.set(NAVIGATION_CACHE_KEY, sections, 300)
+            cache.set(key, sections, versioned_timeout(3600))
         return sections
 
 
@@ -117,17 +113,8 @@ class Section(models.Model):
     def __str__(self):
         return self.name
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        forget_navigation()
-
     def get_absolute_url(self):
         return reverse("articles:section-detail", args=[self.slug])
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        forget_navigation()
-        return result
 
 
 class AuthorQuerySet(models.QuerySet):
@@ -717,14 +704,15 @@ VARIANTS_CACHE_KEY = "articles:spelling-variants"
 class SpellingVariantGroupQuerySet(models.QuerySet):
     def variant_map(self):
         """{folded spelling: every folded spelling of its group}, cached."""
-        mapping = cache.get(VARIANTS_CACHE_KEY)
+        key = versioned_key(VARIANTS_CACHE_KEY)
+        mapping = cache.get(key)
         if mapping is None:
             mapping = {}
             for group in self.all():
                 spellings = set(group.folded_spellings())
                 for spelling in spellings:
                     mapping.setdefault(spelling, set()).update(spellings)
-            cache.set(VARIANTS_CACHE_KEY, mapping, 300)
+            cache.set(key, mapping, versioned_timeout(3600))
         return mapping
 
 
@@ -756,7 +744,6 @@ class SpellingVariantGroup(models.Model):
     def save(self, *args, **kwargs):
         self.spellings = ", ".join(self.spelling_list())
         super().save(*args, **kwargs)
-        cache.delete(VARIANTS_CACHE_KEY)
 
     def clean(self):
         spellings = self.spelling_list()
@@ -772,11 +759,6 @@ class SpellingVariantGroup(models.Model):
             )
         if len(set(self.folded_spellings())) < 2:
             raise ValidationError({"spellings": _("Indiquez au moins deux graphies différentes.")})
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        cache.delete(VARIANTS_CACHE_KEY)
-        return result
 
     def spelling_list(self):
         seen, result = set(), []

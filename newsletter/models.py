@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models, transaction
 from django.db.models import Count, Q, Value
@@ -86,7 +85,6 @@ class ConsentText(models.Model):
             last = ConsentText.objects.aggregate(models.Max("version"))["version__max"] or 0
             self.version = last + 1
             super().save(*args, **kwargs)
-        cache.delete(CONSENT_TEXT_CACHE_KEY)
 
 
 class SubscriberQuerySet(models.QuerySet):

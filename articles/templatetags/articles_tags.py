@@ -22,6 +22,7 @@ from articles.plaintext import xml_safe as _xml_safe
 from articles.sanitizer import sanitize_html
 from articles.typography import french_spacing
 from newsroom.links import absolute_url
+from newsroom.pagecache import versioned_key, versioned_timeout
 
 register = template.Library()
 UPDATE_NOTICE_AFTER = timedelta(minutes=15)
@@ -135,17 +136,17 @@ def hero_picture(article, sizes="100vw", loading="lazy", alt=None, css_class="")
 def site_navigation(context):
     """The section menu, rendered once and kept with the cached sections."""
     current = context.get("current_section_slug", "")
-    key = f"{NAVIGATION_CACHE_KEY}:html:{current}"
-    html = cache.get(key)
-    if html is None:
-        try:
+    try:
+        key = versioned_key(f"{NAVIGATION_CACHE_KEY}:html:{current}")
+        html = cache.get(key)
+        if html is None:
             sections = Section.objects.navigation()
-        except DatabaseError:
-            return ""  # error pages still render when the database is down
-        html = render_to_string(
-            "includes/navigation.html", {"sections": sections, "current": current}
-        )
-        cache.set(key, html, 300)
+            html = render_to_string(
+                "includes/navigation.html", {"sections": sections, "current": current}
+            )
+            cache.set(key, html, versioned_timeout(3600))
+    except DatabaseError:
+        return ""  # error pages still render when the database is down
     return mark_safe(html)
 
 

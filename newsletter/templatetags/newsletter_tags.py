@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from newsletter.forms import form_stamp
 from newsletter.models import CONSENT_TEXT_CACHE_KEY, ConsentText
+from newsroom.pagecache import versioned_key, versioned_timeout
 
 register = template.Library()
 
@@ -29,12 +30,13 @@ def signup_guards():
 @register.simple_tag
 def consent_text():
     """The current wording of consent, shown under the form (cached)."""
-    text = cache.get(CONSENT_TEXT_CACHE_KEY)
-    if text is None:
-        try:
+    try:
+        key = versioned_key(CONSENT_TEXT_CACHE_KEY)
+        text = cache.get(key)
+        if text is None:
             current = ConsentText.objects.current()
-        except DatabaseError:
-            return ""
-        text = current.text if current else ""
-        cache.set(CONSENT_TEXT_CACHE_KEY, text, 300)
+            text = current.text if current else ""
+            cache.set(key, text, versioned_timeout(3600))
+    except DatabaseError:
+        return ""
     return text

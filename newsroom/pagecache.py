@@ -1,0 +1,240 @@
+"""Whole anonymous pages, kept in Django's cache and served before any view,
+session or template runs; never a page older than the content it shows.
+
+Exactness. PostgreSQL keeps a content clock (migration newsroom 0002): every
+statement that changes a table public pages show advances it, in the writer's
+own transaction. A request reads the clock first (one query, which also gives
+the next scheduled publication), then looks for a page stored under that
+value. A page rendered from data older than a commit was stored under an
+older value, which no request reads once the commit is visible: staleness is
+zero, whatever wrote (the admin, an action, a restore, ``update()``, a
+management command, raw SQL, another machine) and for every process, on one
+machine or many, with Redis or with each process's own memory.
+
+Scheduled articles. A page is kept at most until the next scheduled
+publication: the first request after that moment renders it again, with the
+article (no cron, no worker). Lifetimes sent to browsers and shared caches
+are cut the same way.
+
+Bounds. Only the query parameters a public page reads are kept (``?utm_…`` and
+unknown ones are dropped before the view runs, so a flood of distinct URLs is
+one page); pages over PAGE_CACHE_MAX_BYTES are not kept; every entry expires;
+the memory cache holds at most PAGE_CACHE_MAX_ENTRIES pages (Redis: set
+``maxmemory`` with an LRU policy).
+
+Lookups and derived data (the menu, spelling variants, the consent text) are
+keyed by the same clock with ``versioned_key``: no invalidation to forget."""
+
+import contextvars
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import DisallowedHost
+from django.db import DatabaseError, connection
+from django.http import HttpResponse, QueryDict
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import parse_http_date_safe
+
+# The parameters public pages read: the page number, the search, the signup
+# form's origin, the sitemap's page.
+KEPT_PARAMETERS = ("page", "q", "source", "p")
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+NOT_STORED_HEADERS = {"x-request-id", "set-cookie", "x-page-cache"}
+STORED_STATUSES = (200, 301, 404, 410)
+
+CLOCK_SQL = """
+    SELECT value, (
+        SELECT min(published_at) FROM articles_article
+        WHERE status = 'published' AND published_at > statement_timestamp()
+    )
+    FROM newsroom_contentclock WHERE id = 1
+"""
+
+
+@dataclass(frozen=True)
+class Clock:
+    value: int
+    next_publication: datetime | None
+
+    def valid_until(self, seconds):
+        """When a page made now stops being valid: after ``seconds``, or at the
+        next scheduled publication, whichever comes first (a Unix time)."""
+        until = time.time() + seconds
+        if self.next_publication is not None:
+            until = min(until, self.next_publication.timestamp())
+        return until
+
+
+class _RequestClock:
+    """The clock one request reads, at most once."""
+
+    reading = None
+
+
+_request_clock = contextvars.ContextVar("content_clock", default=None)
+
+
+def read_clock() -> Clock:
+    with connection.cursor() as cursor:
+        cursor.execute(CLOCK_SQL)
+        value, next_publication = cursor.fetchone()
+    return Clock(value, next_publication)
+
+
+def content_clock() -> Clock:
+    """The clock this request read (once, first thing for a page the cache may
+    serve), or a fresh reading outside requests."""
+    holder = _request_clock.get()
+    if holder is None:
+        return read_clock()
+    if holder.reading is None:
+        holder.reading = read_clock()
+    return holder.reading
+
+
+def versioned_key(name: str) -> str:
+    """A cache key for data derived from content, valid while it is unchanged."""
+    clock = content_clock()
+    return f"{name}:v{clock.value}"
+
+
+def versioned_timeout(seconds: int) -> int:
+    """``seconds``, cut at the next scheduled publication."""
+    remaining = content_clock().valid_until(seconds) - time.time()
+    return max(1, math.ceil(remaining))
+
+
+def page_cache():
+    return caches[settings.PAGE_CACHE_ALIAS]
+
+
+def normalised_query(query_string: str) -> str:
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    return urlencode(sorted((k, v) for k, v in pairs if k in KEPT_PARAMETERS))
+
+
+def page_key(request, query: str) -> str:
+    identity = f"{request.scheme}|{request.get_host()}|{request.path}|{query}"
+    return "page:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
+class PageCacheMiddleware:
+    """Serves anonymous GET and HEAD requests of public pages from the page
+    cache, and stores what the rest of the stack answers to them. Placed after
+    the middleware that must run for every request (request id, limits,
+    security headers, CSP, static files); everything after it is skipped on a
+    hit. ``X-Page-Cache`` says ``hit`` or ``miss``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_clock.set(_RequestClock())
+        try:
+            if not self._may_serve(request):
+                return self.get_response(request)
+            try:
+                clock = content_clock()
+            except DatabaseError:
+                # The stack below answers (a 503 page when PostgreSQL is away).
+                return self.get_response(request)
+            return self._serve(request, clock)
+        finally:
+            _request_clock.reset(token)
+
+    @staticmethod
+    def _may_serve(request) -> bool:
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return False  # the view's answer (400) is not for keeping
+        return (
+            settings.PAGE_CACHE_ENABLED
+            and request.method in ("GET", "HEAD")
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and "HTTP_AUTHORIZATION" not in request.META
+            and not request.path_info.startswith(tuple(settings.PRIVATE_PATH_PREFIXES))
+            and not request.path_info.startswith((settings.STATIC_URL, settings.MEDIA_URL))
+        )
+
+    def _serve(self, request, clock):
+        query = normalised_query(request.META.get("QUERY_STRING", ""))
+        key = page_key(request, query)
+        cache = page_cache()
+        entry = cache.get(key)
+        if entry and entry["clock"] == clock.value and time.time() < entry["until"]:
+            return self._answer(request, entry, "hit")
+        # The view sees only the kept parameters: what it answers is the page
+        # for every URL that differs by the others. It renders the whole page
+        # (no 304 inside), which is what is stored.
+        request.META["QUERY_STRING"] = query
+        request.GET = QueryDict(query)
+        conditions = {
+            name: request.META.pop(name) for name in CONDITIONAL_HEADERS if name in request.META
+        }
+        response = self.get_response(request)
+        request.META.update(conditions)
+        if request.method != "GET" or not self._storable(response):
+            response["X-Page-Cache"] = "miss"
+            return response
+        until = clock.valid_until(settings.PAGE_CACHE_SECONDS)
+        entry = {
+            "clock": clock.value,
+            "until": until,
+            "status": response.status_code,
+            "headers": [
+                (k, v) for k, v in response.items() if k.lower() not in NOT_STORED_HEADERS
+            ],
+            "content": response.content,
+        }
+        cache.set(key, entry, timeout=max(1, math.ceil(until - time.time())))
+        return self._answer(request, entry, "miss")
+
+    @staticmethod
+    def _storable(response) -> bool:
+        vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
+        return (
+            response.status_code in STORED_STATUSES
+            and not response.streaming
+            and not response.cookies
+            and "public" in response.get("Cache-Control", "")
+            and vary <= {"accept-encoding"}
+            and len(response.content) <= settings.PAGE_CACHE_MAX_BYTES
+        )
+
+    @staticmethod
+    def _answer(request, entry, outcome):
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else entry["content"], status=entry["status"]
+        )
+        for name, value in entry["headers"]:
+            response[name] = value
+        response["Content-Length"] = str(len(entry["content"]))
+        response["X-Page-Cache"] = outcome
+        remaining = math.floor(entry["until"] - time.time())
+        if remaining < settings.PUBLIC_CACHE_S_MAXAGE:
+            # A scheduled publication comes first: no copy may outlive it.
+            patch_cache_control(
+                response,
+                max_age=min(settings.PUBLIC_CACHE_MAX_AGE, max(0, remaining)),
+                s_maxage=max(0, remaining),
+                stale_while_revalidate=0,
+            )
+        if response.status_code == 200:
+            last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
+            conditional = get_conditional_response(
+                request,
+                etag=response.get("ETag"),
+                last_modified=last_modified,
+                response=response,
+            )
+            if conditional is not response:
+                conditional["X-Page-Cache"] = outcome
+                return conditional
+        return response
