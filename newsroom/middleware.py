@@ -13,6 +13,8 @@ from django.utils.http import http_date
 
 from articles.plaintext import html_safe_bytes
 
+from .frontcache import tag_response
+
 logger = logging.getLogger(__name__)
 
 
@@ -149,6 +151,7 @@ class PublicCacheMiddleware:
                 stale_while_revalidate=settings.PUBLIC_CACHE_STALE_WHILE_REVALIDATE,
                 stale_if_error=settings.PUBLIC_CACHE_STALE_IF_ERROR,
             )
+            tag_response(request, response)
             if not response.has_header("Last-Modified"):
                 # When this copy was made: a client's copy older than that is
                 # never told it is current.

@@ -161,6 +161,15 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
 PAGE_CACHE_MAX_BYTES = int(os.environ.get("PAGE_CACHE_MAX_BYTES", str(512 * 1024)))
 # Without Redis, per process: at most this many pages (a few MB at ~60 KB each).
 PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "500"))
+# Caches in front (newsroom.frontcache): Varnish addresses that take a PURGE
+# with X-Purge-Tag (deploy/varnish.vcl), and/or Cloudflare's API.
+FRONT_CACHE_URLS = env_list("FRONT_CACHE_URLS")
+CLOUDFLARE_API_TOKEN = os.environ.get("CLOUDFLARE_API_TOKEN", "")
+CLOUDFLARE_ZONE_ID = os.environ.get("CLOUDFLARE_ZONE_ID", "")
+CLOUDFLARE_API_URL = os.environ.get("CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4")
+FRONT_CACHE_TIMEOUT = float(os.environ.get("FRONT_CACHE_TIMEOUT", "5"))
+# How often the worker looks at the content clock to purge front caches.
+FRONT_CACHE_POLL_SECONDS = float(os.environ.get("FRONT_CACHE_POLL_SECONDS", "0.5"))
 if REDIS_URL:
     CACHES = {
         "default": {

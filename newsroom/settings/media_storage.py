@@ -89,3 +89,17 @@ def media_storage(environ) -> dict:
         "STORAGE": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
         "MEDIA_URL": f"{base}/{location + '/' if location else ''}",
     }
+
+
+def public_read_policy(bucket: str) -> str:
+    """The bucket policy the README asks for: anyone may read the objects (pages
+    link to them directly), nobody else may list or write."""
+    import json
+
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})

@@ -284,15 +284,10 @@ def _database_url():
     return url_of(connection.settings_dict)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_sender_killed_mid_batch_resumes_without_sending_anyone_twice(smtp_server):
-    """A sending process killed with SIGKILL mid-batch: resuming sends the rest;
-    nobody gets the issue twice; what was in flight is marked uncertain, and an
-    editor can resend it."""
-    confirmed_subscribers(120)
-    issue = make_issue(articles=1)
-    smtp_server.delay = 0.02
-    environment = {
+def _sender_environment(smtp_server):
+    """A sending process's environment: this test database, the test SMTP
+    server, batches of 50 and no pause between messages."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "newsroom.settings.development",
         "DATABASE_URL": _database_url(),
@@ -302,6 +297,17 @@ def test_a_sender_killed_mid_batch_resumes_without_sending_anyone_twice(smtp_ser
         "SITE_URL": settings.SITE_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_sender_killed_mid_batch_resumes_without_sending_anyone_twice(smtp_server):
+    """A sending process killed with SIGKILL mid-batch: resuming sends the rest;
+    nobody gets the issue twice; what was in flight is marked uncertain, and an
+    editor can resend it."""
+    confirmed_subscribers(120)
+    issue = make_issue(articles=1)
+    smtp_server.delay = 0.02
+    environment = _sender_environment(smtp_server)
     sender = subprocess.Popen(
         [sys.executable, "manage.py", "send_newsletter", str(issue.pk), "--no-progress"],
         cwd=settings.BASE_DIR, env=environment,
@@ -357,16 +363,7 @@ def test_a_worker_killed_mid_send_is_resumed_by_the_next_worker_that_starts(smtp
     confirmed_subscribers(120)
     issue = make_issue(articles=1)
     smtp_server.delay = 0.02
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "newsroom.settings.development",
-        "DATABASE_URL": _database_url(),
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
-        "NEWSLETTER_RATE_PER_SECOND": "0",
-        "NEWSLETTER_BATCH_SIZE": "50",
-        "SITE_URL": settings.SITE_URL,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
+    environment = _sender_environment(smtp_server)
     settings.TASKS = DATABASE_TASKS
     issue.queue()
     worker = subprocess.Popen(

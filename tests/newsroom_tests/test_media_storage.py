@@ -23,7 +23,7 @@ from django.urls import reverse
 from articles.images import make_renditions
 from articles.models import Article
 from articles.sanitizer import sanitize_html
-from newsroom.settings.media_storage import media_storage
+from newsroom.settings.media_storage import media_storage, public_read_policy
 from tests.factories import (
     admin_article_data,
     image_upload,
@@ -34,17 +34,6 @@ from tests.factories import (
 )
 
 BUCKET = "newsroom-media"
-PUBLIC_READ = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-    ],
-}
 KEYS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 
 
@@ -76,7 +65,7 @@ def s3_endpoint():
         client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_keys())
         client.create_bucket(Bucket=BUCKET)
         # What the README asks of the operator: anyone may read the objects.
-        client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(PUBLIC_READ))
+        client.put_bucket_policy(Bucket=BUCKET, Policy=public_read_policy(BUCKET))
         yield endpoint
     finally:
         server.terminate()

@@ -18,7 +18,6 @@ import contextlib
 import html.parser
 import http.client
 import http.cookiejar
-import json
 import logging
 import os
 import random
@@ -44,6 +43,7 @@ from django.db import connection
 
 from articles.models import Article, Section
 from newsletter.models import Delivery, Issue, IssueArticle, SignupRequest, Subscriber
+from newsroom.settings.media_storage import public_read_policy
 
 BUCKET = "newsroom-cluster-media"
 EDITOR = ("cluster-editor", "Cluster-check-2026!")
@@ -328,18 +328,7 @@ class Command(BaseCommand):
             aws_secret_access_key="cluster-secret",
         )
         client.create_bucket(Bucket=BUCKET)
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{BUCKET}/*",
-                }
-            ],
-        }
-        client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+        client.put_bucket_policy(Bucket=BUCKET, Policy=public_read_policy(BUCKET))
         return endpoint
 
     def start_app(self, index):

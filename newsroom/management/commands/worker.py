@@ -1,6 +1,7 @@
 """The task worker (django-tasks-db's ``db_worker``) with a heartbeat: while it
 runs, a thread records every HEARTBEAT_SECONDS that it is alive, for the health
-page (``/sante/``)."""
+page (``/sante/``); with front caches configured, another purges them when the
+content changes (newsroom.frontcache)."""
 
 import os
 import socket
@@ -11,6 +12,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
+
+from newsroom import frontcache
 
 
 def beat(name: str) -> None:
@@ -50,6 +53,13 @@ class Command(DatabaseWorkerCommand):
 
         thread = threading.Thread(target=keep_beating, name="heartbeat", daemon=True)
         thread.start()
+        if frontcache.configured():
+            threading.Thread(
+                target=frontcache.watch,
+                args=(stop, settings.FRONT_CACHE_POLL_SECONDS),
+                name="front-cache-purger",
+                daemon=True,
+            ).start()
         try:
             return super().handle(*args, **options)
         finally:
