@@ -86,15 +86,22 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory() as workdir:
             self.workdir = Path(workdir)
             (self.workdir / "script.lua").write_text(WRK_SCRIPT)
-            server = self.start_gunicorn()
+            # The same site twice: with the page cache (what anonymous readers
+            # get) and without it (what a page costs to render).
+            self.servers = {}
+            started = [
+                self.start_gunicorn("cached", options["port"]),
+                self.start_gunicorn("uncached", options["port"] + 1, PAGE_CACHE_ENABLED="false"),
+            ]
             try:
                 if options["search_only"]:
                     self.report_search(options["articles"])
                 else:
                     self.report_pages(options["articles"])
             finally:
-                server.terminate()
-                server.wait(10)
+                for server in started:
+                    server.terminate()
+                    server.wait(10)
 
     # Set-up ------------------------------------------------------------------------
 
@@ -128,19 +135,17 @@ class Command(BaseCommand):
             cwd=settings.BASE_DIR,
         )
 
-    def start_gunicorn(self):
-        port = self.options["port"]
+    def start_gunicorn(self, name, port, **environment):
         gunicorn = Path(sys.executable).with_name("gunicorn")
+        command = [str(gunicorn), "newsroom.wsgi", "--workers", str(self.options["workers"])]
+        command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
         server = subprocess.Popen(
-            [str(gunicorn), "newsroom.wsgi", "--workers", str(self.options["workers"]),
-             "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-            env=self.production_environment(),
-            cwd=settings.BASE_DIR,
-        )  # fmt: skip
+            command, env={**self.production_environment(), **environment}, cwd=settings.BASE_DIR
+        )
         for _ in range(100):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=1)
-                self.server = psutil.Process(server.pid)
+                self.servers[name] = (psutil.Process(server.pid), port)
                 return server
             except OSError:
                 time.sleep(0.2)
@@ -149,10 +154,11 @@ class Command(BaseCommand):
 
     # Measuring ---------------------------------------------------------------------
 
-    def cpu_seconds(self):
+    def cpu_seconds(self, server):
         """CPU seconds used so far, by process: (web server's, PostgreSQL's)."""
+        process = self.servers[server][0]
         return (
-            _cpu_by_pid([self.server, *self.server.children(recursive=True)]),
+            _cpu_by_pid([process, *process.children(recursive=True)]),
             _cpu_by_pid(self.database_processes()),
         )
 
@@ -166,18 +172,19 @@ class Command(BaseCommand):
                 return [process, *process.children(recursive=True)]
         return []
 
-    def wrk(self, paths, seconds, connections=None):
+    def wrk(self, paths, seconds, connections=None, server="cached"):
         connections = connections or self.options["connections"]
+        port = self.servers[server][1]
         paths_file = self.workdir / "paths.txt"
         paths_file.write_text("\n".join(paths) + "\n")
         command = [
             "wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
-            "-s", str(self.workdir / "script.lua"), f"http://127.0.0.1:{self.options['port']}",
+            "-s", str(self.workdir / "script.lua"), f"http://127.0.0.1:{port}",
             "--", str(paths_file),
         ]  # fmt: skip
-        web_before, db_before = self.cpu_seconds()
+        web_before, db_before = self.cpu_seconds(server)
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        web_after, db_after = self.cpu_seconds()
+        web_after, db_after = self.cpu_seconds(server)
         result = json.loads(output.strip().splitlines()[-1])
         requests = max(1, result["requests"])
         result["rps"] = requests / (result["duration_us"] / 1e6)
@@ -185,12 +192,20 @@ class Command(BaseCommand):
         result["db_cpu_ms"] = _cpu_delta(db_before, db_after) * 1000 / requests
         return result
 
-    def queries_per_request(self, path):
+    def queries_per_request(self, path, cached):
         client = Client(HTTP_HOST="127.0.0.1")
-        client.get(path)
-        with CaptureQueriesContext(connection) as context:
+        with self.settings(PAGE_CACHE_ENABLED=cached):
             client.get(path)
+            client.get(path)
+            with CaptureQueriesContext(connection) as context:
+                client.get(path)
         return len(context.captured_queries)
+
+    @staticmethod
+    def settings(**values):
+        from django.test import override_settings
+
+        return override_settings(**values)
 
     def report_pages(self, total):
         rng = random.Random(1)
@@ -198,36 +213,49 @@ class Command(BaseCommand):
         slugs = list(published.order_by("?").values_list("slug", flat=True)[:500])
         largest = max(Section.objects.all(), key=lambda s: s.articles.count())
         manifest = json.loads((self.static_dir / "staticfiles.json").read_text())["paths"]
-        targets = {
-            "static file": [f"/static/{manifest['css/site.css']}"],
+        pages = {
             "home": ["/"],
             "section": [largest.get_absolute_url() + f"?page={n}" for n in range(1, 21)],
             "article": [f"/article/{slug}/" for slug in slugs],
             "search": ["/recherche/?q=" + urllib.request.quote(term) for term in SEARCH_TERMS],
         }
-        rng.shuffle(targets["article"])
+        rng.shuffle(pages["article"])
+        # (name, paths, server)
+        targets = [("static file", [f"/static/{manifest['css/site.css']}"], "cached")]
+        for name, paths in pages.items():
+            targets += [
+                (f"{name} cached", paths, "cached"),
+                (f"{name} uncached", paths, "uncached"),
+            ]
         seconds = self.options["seconds"]
         self.stdout.write(
             f"\n{total} articles, gunicorn {self.options['workers']} workers, "
             f"wrk {self.options['connections']} connections, {seconds} s per page\n"
         )
         results = {}
-        for name, paths in targets.items():
-            self.wrk(paths, 2)  # warm-up
-            results[name] = self.wrk(paths, seconds)
-            alone = self.wrk(paths, seconds, connections=1)
+        for name, paths, server in targets:
+            if server == "cached":
+                # Every page in the cache first: « cached » is the path a reader
+                # takes once someone has read the page since it last changed.
+                for path in paths:
+                    urllib.request.urlopen(f"http://127.0.0.1:{self.servers[server][1]}{path}")
+            self.wrk(paths, 2, server=server)  # warm-up
+            results[name] = self.wrk(paths, seconds, server=server)
+            alone = self.wrk(paths, seconds, connections=1, server=server)
+            queries = 0
+            if name != "static file":
+                queries = self.queries_per_request(paths[0], cached=server == "cached")
             results[name].update(
-                {f"alone_{key}": value for key, value in alone.items()},
-                queries=self.queries_per_request(paths[0]) if name != "static file" else 0,
+                {f"alone_{key}": value for key, value in alone.items()}, queries=queries
             )
         static_rps = results["static file"]["rps"]
         header = (
-            f"{'page':<12} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs static':>9} | "
+            f"{'page':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs static':>9} | "
             f"{'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'web CPU ms':>10} {'DB CPU ms':>9} "
             f"{'SQL':>4} {'errors':>6}"
         )
         self.stdout.write(
-            f"{'':<12} {'— ' + str(self.options['connections']) + ' connections —':^34} | "
+            f"{'':<16} {'— ' + str(self.options['connections']) + ' connections —':^34} | "
             f"{'— 1 connection —':^46}"
         )
         self.stdout.write(header)
@@ -235,7 +263,7 @@ class Command(BaseCommand):
         for name, r in results.items():
             errors = r["errors"] + r["non2xx"] + r["alone_errors"] + r["alone_non2xx"]
             self.stdout.write(
-                f"{name:<12} {r['rps']:>7.0f} {r['p50'] / 1000:>7.1f} {r['p99'] / 1000:>7.1f} "
+                f"{name:<16} {r['rps']:>7.0f} {r['p50'] / 1000:>7.1f} {r['p99'] / 1000:>7.1f} "
                 f"{r['rps'] / static_rps:>9.3f} | {r['alone_rps']:>6.0f} "
                 f"{r['alone_p50'] / 1000:>7.1f} {r['alone_p95'] / 1000:>7.1f} "
                 f"{r['alone_web_cpu_ms']:>10.2f} {r['alone_db_cpu_ms']:>9.2f} "
@@ -243,17 +271,19 @@ class Command(BaseCommand):
             )
 
     def report_search(self, total):
+        """Search, uncached: the page cache off, every query rendered."""
         paths = ["/recherche/?q=" + urllib.request.quote(term) for term in SEARCH_TERMS]
-        self.wrk(paths, 2)
-        result = self.wrk(paths, self.options["seconds"])
+        self.wrk(paths, 2, server="uncached")
+        result = self.wrk(paths, self.options["seconds"], server="uncached")
         connections = self.options["connections"]
-        single = self.wrk(paths, self.options["seconds"], connections=1)
+        single = self.wrk(paths, self.options["seconds"], connections=1, server="uncached")
         client = Client(HTTP_HOST="127.0.0.1")
         timings = []
-        for term in SEARCH_TERMS:
-            started = time.perf_counter()
-            client.get("/recherche/", {"q": term})
-            timings.append((time.perf_counter() - started) * 1000)
+        with self.settings(PAGE_CACHE_ENABLED=False):
+            for term in SEARCH_TERMS:
+                started = time.perf_counter()
+                client.get("/recherche/", {"q": term})
+                timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         self.stdout.write(
             f"\nSearch with {total} articles ({len(SEARCH_TERMS)} queries in rotation):\n"
