@@ -63,7 +63,8 @@ def tag_response(request, response) -> None:
 
 
 def configured() -> bool:
-    return bool(settings.FRONT_CACHE_URLS or settings.CLOUDFLARE_API_TOKEN)
+    cloudflare = settings.CLOUDFLARE_API_TOKEN and settings.CLOUDFLARE_ZONE_ID
+    return bool(settings.FRONT_CACHE_URLS or cloudflare)
 
 
 def purge(tags) -> int:

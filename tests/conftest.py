@@ -1,6 +1,9 @@
 import os
 import shutil
 import socket
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 from django.conf import settings
@@ -29,6 +32,21 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_for_http(url, process, seconds=30):
+    """Wait until ``url`` answers (any status); fail if ``process`` dies first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            assert process.poll() is None, f"{process.args[0]} exited before {url} answered"
+            assert time.monotonic() < deadline, f"{url} did not answer in {seconds} s"
+            time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)

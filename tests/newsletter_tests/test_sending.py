@@ -284,6 +284,29 @@ def _database_url():
     return url_of(connection.settings_dict)
 
 
+def _kill_mid_send(command, environment, smtp_server, tmp_path, after=30):
+    """Run ``manage.py <command>``, SIGKILL it once the SMTP server has
+    received ``after`` messages; returns how many it had then. Its output goes
+    to a file (a pipe nobody reads could stop it once full) and is shown if it
+    died on its own."""
+    log = tmp_path / "sender.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=settings.BASE_DIR,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while len(smtp_server) < after and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.01)
+        assert process.poll() is None, log.read_text()[-2000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    return len(smtp_server)
+
+
 def _sender_environment(smtp_server):
     """A sending process's environment: this test database, the test SMTP
     server, batches of 50 and no pause between messages."""
@@ -300,7 +323,7 @@ def _sender_environment(smtp_server):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_sender_killed_mid_batch_resumes_without_sending_anyone_twice(smtp_server):
+def test_a_sender_killed_mid_batch_resumes_without_sending_anyone_twice(smtp_server, tmp_path):
     """A sending process killed with SIGKILL mid-batch: resuming sends the rest;
     nobody gets the issue twice; what was in flight is marked uncertain, and an
     editor can resend it."""
@@ -308,18 +331,10 @@ def test_a_sender_killed_mid_batch_resumes_without_sending_anyone_twice(smtp_ser
     issue = make_issue(articles=1)
     smtp_server.delay = 0.02
     environment = _sender_environment(smtp_server)
-    sender = subprocess.Popen(
-        [sys.executable, "manage.py", "send_newsletter", str(issue.pk), "--no-progress"],
-        cwd=settings.BASE_DIR, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while len(smtp_server) < 30 and time.monotonic() < deadline and sender.poll() is None:
-        time.sleep(0.01)
-    sender.send_signal(signal.SIGKILL)
-    sender.wait()
-    killed_at = len(smtp_server)
-    assert 30 <= killed_at < 120, sender.stderr.read().decode()[-2000:]
+    killed_at = _kill_mid_send(
+        ["send_newsletter", str(issue.pk), "--no-progress"], environment, smtp_server, tmp_path
+    )
+    assert 30 <= killed_at < 120
 
     counts = send_issue(Issue.objects.get(pk=issue.pk))  # what « Reprendre » runs
 
@@ -356,7 +371,9 @@ def test_a_sent_issue_can_no_longer_be_changed_or_deleted(admin_client, smtp_ser
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_worker_killed_mid_send_is_resumed_by_the_next_worker_that_starts(smtp_server, settings):
+def test_a_worker_killed_mid_send_is_resumed_by_the_next_worker_that_starts(
+    smtp_server, settings, tmp_path
+):
     """The worker sending an issue is killed with SIGKILL: its task stays
     « running » in the queue for ever, so the next worker to start queues a new
     sender, which sends the rest; nobody gets the issue twice."""
@@ -366,17 +383,10 @@ def test_a_worker_killed_mid_send_is_resumed_by_the_next_worker_that_starts(smtp
     environment = _sender_environment(smtp_server)
     settings.TASKS = DATABASE_TASKS
     issue.queue()
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "worker", "--no-startup-delay"],
-        cwd=settings.BASE_DIR, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while len(smtp_server) < 30 and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.01)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    assert 30 <= len(smtp_server) < 120, worker.stderr.read().decode()[-2000:]
+    killed_at = _kill_mid_send(
+        ["worker", "--no-startup-delay"], environment, smtp_server, tmp_path
+    )
+    assert 30 <= killed_at < 120
     assert DBTaskResult.objects.filter(status="RUNNING").count() == 1
 
     restarted = subprocess.run(

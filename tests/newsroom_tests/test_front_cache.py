@@ -19,7 +19,7 @@ from django.db import connection
 from articles.models import Article
 from newsroom.embedded_database import url_of
 from newsroom.frontcache import purge
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_http
 from tests.factories import make_article, make_user
 
 pytestmark = pytest.mark.django_db
@@ -80,17 +80,6 @@ def test_a_front_cache_that_is_down_does_not_break_anything(settings):
     assert purge(["site"]) == 0
 
 
-def _wait_for_http(url, process, seconds=30):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, f"{url} is not up"
-            time.sleep(0.1)
-
-
 def _read(port, path, cookie=None):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
     if cookie:
@@ -137,13 +126,13 @@ def varnish_in_front(tmp_path):
         app = start(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{app_port}"]
         )
-        _wait_for_http(f"http://127.0.0.1:{app_port}/robots.txt", app)
+        wait_for_http(f"http://127.0.0.1:{app_port}/robots.txt", app)
         cache = start(
             [varnishd, "-F", "-j", "none", "-n", str(tmp_path / "varnish"),
              "-a", f"127.0.0.1:{varnish_port}", "-f", str(tmp_path / "newsroom.vcl"),
              "-s", "malloc,32m"]
         )  # fmt: skip
-        _wait_for_http(f"http://127.0.0.1:{varnish_port}/robots.txt", cache)
+        wait_for_http(f"http://127.0.0.1:{varnish_port}/robots.txt", cache)
         start([sys.executable, "manage.py", "worker", "--no-reload"])
         yield varnish_port
     finally:

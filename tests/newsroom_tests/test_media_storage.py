@@ -5,10 +5,8 @@ by moto's server, and pages, feeds and emails link to the bucket."""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from articles.images import make_renditions
 from articles.models import Article
 from articles.sanitizer import sanitize_html
 from newsroom.settings.media_storage import media_storage, public_read_policy
+from tests.conftest import free_port, wait_for_http
 from tests.factories import (
     admin_article_data,
     image_upload,
@@ -37,16 +36,10 @@ BUCKET = "newsroom-media"
 KEYS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint():
     """moto's S3 server on loopback, with an empty bucket."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -54,14 +47,7 @@ def s3_endpoint():
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "no S3 server"
-                time.sleep(0.1)
+        wait_for_http(f"{endpoint}/moto-api/", server)
         client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_keys())
         client.create_bucket(Bucket=BUCKET)
         # What the README asks of the operator: anyone may read the objects.

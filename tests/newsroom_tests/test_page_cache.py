@@ -18,7 +18,7 @@ from articles.models import Article, Correction, Section, SpellingVariantGroup, 
 from newsletter.models import Issue, IssueArticle
 from newsroom.embedded_database import url_of
 from newsroom.pagecache import page_cache
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_http
 from tests.factories import make_article, make_user
 
 pytestmark = pytest.mark.django_db
@@ -200,14 +200,8 @@ def _start_server(port):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=2)
-            return server
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "no server"
-            time.sleep(0.1)
+    wait_for_http(f"http://127.0.0.1:{port}/robots.txt", server)
+    return server
 
 
 def _read(port, path):
