@@ -267,19 +267,20 @@ class ArticleQuerySet(models.QuerySet):
         related = list(Article.objects.raw(sql, params))
         return Section.objects.attach_to(related)
 
-    def search(self, query):
-        """Articles matching a tsquery (see search.build_query), best first. Ranks
-        the most recent ``SEARCH_RANKED`` matches: news readers want recent
-        articles, and ranking every match of a common word would not scale."""
-        return (
-            Article.objects.filter(pk__in=self._recent_matches(query))
+    def search_ranking(self, query):
+        """The primary keys of the articles matching a tsquery (see
+        search.build_query), best first, in one query. Ranks the most recent
+        ``SEARCH_RANKED`` matches: news readers want recent articles, and
+        ranking every match of a common word would not scale. With a common
+        word PostgreSQL walks the date index and stops early; with a rare one
+        it asks the GIN index. Either way the work is bounded."""
+        rows = (
+            self.filter(search_vector=query)
+            .order_by("-published_at")
             .annotate(rank=SearchRank(F("search_vector"), query))
-            .order_by("-rank", "-published_at")
+            .values_list("pk", "rank", "published_at")[:SEARCH_RANKED]
         )
-
-    def search_count(self, query):
-        """How many articles search() ranks (at most SEARCH_RANKED), cheaply."""
-        return self._recent_matches(query).count()
+        return [pk for pk, _, _ in sorted(rows, key=lambda row: (-row[1], -row[2].timestamp()))]
 
     def close_titles(self, text, limit):
         """A list of up to ``limit`` articles with title words close to ``text``
@@ -292,12 +293,6 @@ class ArticleQuerySet(models.QuerySet):
                 "SET LOCAL pg_trgm.word_similarity_threshold = %s", [CLOSE_TITLE_SIMILARITY]
             )
             return list(articles[:limit])
-
-    def _recent_matches(self, query):
-        # With a common word PostgreSQL walks the date index and stops early; with a
-        # rare one it asks the GIN index. Either way the work is bounded.
-        matching = self.filter(search_vector=query)
-        return matching.order_by("-published_at").values("pk")[:SEARCH_RANKED]
 
 
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):

@@ -114,18 +114,28 @@ def build_query(words: list[str], variants: dict[str, set[str]]):
 
 def highlight(text: str, stems: list[str], length: int = 40) -> str:
     """An excerpt of ``text``: the ``length`` words with the most matches of
-    ``stems`` (search lexemes), those words in <mark>, everything escaped."""
-    words = text.split()
-    if not words:
+    ``stems`` (search lexemes), those words in <mark>, everything escaped.
+
+    One regular expression finds the matches in the whole folded text (a
+    long article is read once, in C); only the excerpt's words are handled
+    one by one."""
+    text = " ".join(text.split())
+    if not text:
         return ""
+    words = text.split(" ")
     stems = sorted({stem for stem in stems if len(stem) >= 2}, key=len, reverse=True)
     hits = []
     if stems:
-        starts_with_stem = re.compile(
-            r"^\W*(?:" + "|".join(re.escape(stem) for stem in stems) + ")"
-        ).match
-        # Folding keeps whitespace, so folded words line up with the original ones.
-        hits = [i for i, word in enumerate(fold(text).split()) if starts_with_stem(word)]
+        # Folding keeps spaces, so the n-th folded word is the n-th word.
+        folded = fold(text)
+        pattern = re.compile(
+            r"(?:^|(?<= ))[^\w ]*(?:" + "|".join(re.escape(stem) for stem in stems) + ")"
+        )
+        position = index = 0
+        for match in pattern.finditer(folded):
+            index += folded.count(" ", position, match.start())
+            position = match.start()
+            hits.append(index)
     best_start = 0
     if hits:
         # The window that starts a little before a hit and holds the most hits.

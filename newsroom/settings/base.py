@@ -158,9 +158,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
 PAGE_CACHE_ALIAS = "pages"
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
-PAGE_CACHE_MAX_BYTES = int(os.environ.get("PAGE_CACHE_MAX_BYTES", str(512 * 1024)))
-# Without Redis, per process: at most this many pages (a few MB at ~60 KB each).
-PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "500"))
+# Pages are stored gzipped: an article page is 6 to 8 KB, the home page about 9 KB.
+# A page whose stored copy is larger is not kept.
+PAGE_CACHE_MAX_BYTES = int(os.environ.get("PAGE_CACHE_MAX_BYTES", str(128 * 1024)))
+# Without Redis, per process: at most this many pages (about 16 MB of typical
+# pages; never more than MAX_ENTRIES × MAX_BYTES).
+PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "2000"))
 # Caches in front (newsroom.frontcache): Varnish addresses that take a PURGE
 # with X-Purge-Tag (deploy/varnish.vcl), and/or Cloudflare's API.
 FRONT_CACHE_URLS = env_list("FRONT_CACHE_URLS")

@@ -66,7 +66,7 @@ PAGES = {
     "tag": (lambda w: w["tag"].get_absolute_url(), 4),
     "article": (lambda w: w["article"].get_absolute_url(), 5),  # + article, authors, tags,
     # related (corrections are looked up only when there are some: see below)
-    "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 4),  # + count, page, lexemes
+    "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 4),  # + ranking, page, lexemes
     "feed": (lambda w: "/feed/", 3),  # articles, authors, tags
     "section feed": (lambda w: w["sections"][0].get_absolute_url() + "flux/", 4),
     "sitemap": (lambda w: "/sitemap.xml", 8),  # count and page for each of 4 sitemaps

@@ -1,6 +1,7 @@
 """The full-page cache: anonymous pages served before any view runs, never
 older than the content they show (newsroom.pagecache)."""
 
+import gzip
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import time
 import urllib.request
 from datetime import timedelta
 
+import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -169,6 +171,65 @@ def test_a_flood_of_made_up_parameters_is_one_page(client, django_assert_num_que
     assert "utm_source" not in response.content.decode()
     assert client.get("/?page=1&utm=2")["X-Page-Cache"] == "miss"
     assert client.get("/?utm=3&page=1")["X-Page-Cache"] == "hit"
+
+
+def test_pages_are_kept_gzipped_and_sent_so_to_clients_that_take_gzip(client):
+    """Browsers, CDNs and Varnish ask for gzip and get the stored bytes as they
+    are, under their own strong validator; a client that does not is sent the
+    page unpacked, the same page byte for byte."""
+    article = make_article(title="Le barrage de Rogun")
+    url = article.get_absolute_url()
+    plain = client.get(url)
+    packed = client.get(url, HTTP_ACCEPT_ENCODING="br, gzip;q=0.8")
+    assert packed["X-Page-Cache"] == "hit" and packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content
+    assert len(packed.content) * 2 < len(plain.content)
+    assert int(packed["Content-Length"]) == len(packed.content)
+    assert "Accept-Encoding" in packed["Vary"] and "Accept-Encoding" in plain["Vary"]
+    assert packed["ETag"] != plain["ETag"] and packed["ETag"].endswith('-gzip"')
+    again = client.get(url)
+    assert again["X-Page-Cache"] == "hit" and not again.has_header("Content-Encoding")
+    assert again.content == plain.content and again["ETag"] == plain["ETag"]
+    refused = client.get(url, HTTP_ACCEPT_ENCODING="gzip;q=0, identity")
+    assert not refused.has_header("Content-Encoding") and refused.content == plain.content
+    head = client.head(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert head.content == b"" and head["Content-Length"] == packed["Content-Length"]
+    # Each representation answers its own validator.
+    assert (
+        client.get(url, HTTP_IF_NONE_MATCH=packed["ETag"], HTTP_ACCEPT_ENCODING="gzip").status_code
+        == 304
+    )
+    assert (
+        client.get(url, HTTP_IF_NONE_MATCH=plain["ETag"], HTTP_ACCEPT_ENCODING="gzip").status_code
+        == 200
+    )
+    assert client.get(url, HTTP_IF_NONE_MATCH=plain["ETag"]).status_code == 304
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_connection_the_database_dropped_is_replaced_before_the_page(client):
+    """The page cache skips Django's « SELECT 1 » health check: its own first
+    query, the content clock, is tried again on a new connection when the kept
+    one is dead (PostgreSQL restarted, a failover, an idle timeout)."""
+    make_article(title="Le barrage de Rogun")
+    assert client.get("/").status_code == 200
+    assert connection.connection is not None
+    dead_pid = connection.connection.get_backend_pid()
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        other.autocommit = True
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [dead_pid])
+            for _ in range(100):
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [dead_pid])
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.02)
+    finally:
+        other.close()
+    response = client.get("/")
+    assert response.status_code == 200 and response["X-Page-Cache"] == "hit"
+    assert connection.connection.get_backend_pid() != dead_pid
 
 
 def test_the_page_cache_is_bounded(client, settings, monkeypatch):

@@ -180,6 +180,24 @@ def test_public_pages_have_a_strict_content_security_policy(client):
         assert policy["frame-ancestors"] == {"'none'"}, url
 
 
+def test_the_policy_follows_its_setting_and_the_admin_keeps_its_own(
+    client, admin_client, settings
+):
+    """The headers are built once per policy, not once per process: a changed
+    setting is the next page's policy, and public and staff pages never share
+    one."""
+    first = _policy(client.get("/"))
+    assert "https://maps.example.org" not in first["img-src"]
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {**directives, "img-src": ["'self'", "https://maps.example.org"]}
+    }
+    assert "https://maps.example.org" in _policy(client.get("/rubrique/inconnue/"))["img-src"]
+    staff = _policy(admin_client.get(reverse("admin:articles_article_add")))
+    assert "'unsafe-inline'" in staff["script-src"]
+    assert "'unsafe-inline'" not in _policy(client.get("/recherche/"))["script-src"]
+
+
 def test_the_admin_policy_lets_the_editor_work_and_still_loads_nothing_foreign(admin_client):
     """The admin allows inline scripts and styles (CKEditor 4) but no other host."""
     policy = _policy(admin_client.get(reverse("admin:articles_article_add")))
