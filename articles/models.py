@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from newsroom.links import path_of
 from newsroom.pagecache import versioned_key, versioned_timeout
 
 from .fields import PlainCharField, PlainTextField, RichTextField, SafeImageField
@@ -114,7 +115,7 @@ class Section(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:section-detail", args=[self.slug])
+        return path_of("articles:section-detail", self.slug)
 
 
 class AuthorQuerySet(models.QuerySet):
@@ -155,7 +156,7 @@ class Author(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:author-detail", args=[self.slug])
+        return path_of("articles:author-detail", self.slug)
 
 
 class Tag(models.Model):
@@ -182,7 +183,7 @@ class Tag(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:tag-detail", args=[self.slug])
+        return path_of("articles:tag-detail", self.slug)
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -443,7 +444,7 @@ class Article(models.Model):
         self._end_preview_links_at_publication()
 
     def get_absolute_url(self):
-        return reverse("articles:article-detail", args=[self.slug])
+        return path_of("articles:article-detail", self.slug)
 
     def _keep_old_address(self, previous):
         # Readers and search engines may hold the old address of a published

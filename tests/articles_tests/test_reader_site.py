@@ -11,6 +11,7 @@ import feedparser
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.urls import set_script_prefix
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -374,3 +375,17 @@ def test_a_missing_image_file_without_stored_dimensions_breaks_no_page(client):
     default_storage.delete(article.hero_image.name)
     for url in ("/", article.section.get_absolute_url(), article.get_absolute_url(), "/feed/"):
         assert client.get(url).status_code == 200, url
+
+
+def test_addresses_follow_the_script_prefix_the_site_is_served_under():
+    """Addresses are remembered once computed, but for the prefix they were
+    computed under: a site served under /journal/ links under /journal/."""
+    article = make_article(title="Le barrage de Rogun")
+    assert article.get_absolute_url() == f"/article/{article.slug}/"
+    set_script_prefix("/journal/")
+    try:
+        assert article.get_absolute_url() == f"/journal/article/{article.slug}/"
+        assert article.section.get_absolute_url() == f"/journal/rubrique/{article.section.slug}/"
+    finally:
+        set_script_prefix("/")
+    assert article.get_absolute_url() == f"/article/{article.slug}/"

@@ -4,7 +4,14 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains
 
 from articles.models import Article, SpellingVariantGroup
-from articles.search import build_query, fold, query_words, title_close_to, title_distance_to
+from articles.search import (
+    build_query,
+    fold,
+    highlight,
+    query_words,
+    title_close_to,
+    title_distance_to,
+)
 from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +104,40 @@ def test_excerpt_highlights_the_matching_words_with_their_accents(client):
     content = response.content.decode()
     assert "<mark>Tokaev</mark>" in content
     assert "… " in content  # the excerpt starts near the match, not at the top
+
+
+def test_the_excerpt_is_the_densest_window_with_punctuation_outside_the_marks():
+    """Of two passages, the excerpt is the one with more matches; a word after
+    « œ » (two letters folded) is still found at its place; punctuation stays
+    outside <mark>, and everything is escaped."""
+    text = (
+        "Un cœur <b> vaillant. "
+        + "rien " * 50
+        + "Les barrages, le barrage ; « barrages » et le Rogun. "
+        + "fin " * 50
+    )
+    assert highlight(text, ["barrag", "rogun"], length=12) == (
+        "… rien rien Les <mark>barrages</mark>, le <mark>barrage</mark> ; "
+        "« <mark>barrages</mark> » et le …"
+    )
+    assert highlight(text, ["coeur", "vaillant"], length=4) == (
+        "Un <mark>cœur</mark> &lt;b&gt; <mark>vaillant</mark>. …"
+    )
+    opening = highlight(text, ["vaillant"], length=5)
+    assert opening == "Un cœur &lt;b&gt; <mark>vaillant</mark>. rien …"
+    assert highlight("   ", ["x"]) == "" and highlight("Sans rien", []) == "Sans rien"
+
+
+def test_the_search_column_keeps_statistics_for_ten_thousand_words():
+    """PostgreSQL is told how common each of the archive's 10,000 most frequent
+    words is (migration articles 0016): a common word walks the date index and
+    stops at the 200 most recent matches instead of reading every match."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute "
+            "WHERE attrelid = 'articles_article'::regclass AND attname = 'search_vector'"
+        )
+        assert cursor.fetchone()[0] == 1000
 
 
 def test_results_are_paginated_and_keep_the_query(client):

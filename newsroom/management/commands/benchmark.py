@@ -201,15 +201,18 @@ class Command(BaseCommand):
         Rounds of concurrent reads until one is all hits."""
         port = self.servers["cached"][1]
 
-        def outcome(path):
+        def missed(path):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as response:
-                return response.headers["X-Page-Cache"]
+                return response.headers["X-Page-Cache"] != "hit"
 
         with ThreadPoolExecutor(self.options["connections"]) as pool:
             for _ in range(30):
-                if all(hit == "hit" for hit in pool.map(outcome, paths * 2)):
+                asked = paths * 4
+                outcomes = zip(asked, pool.map(missed, asked), strict=True)
+                misses = [path for path, miss in outcomes if miss]
+                if not misses:
                     return
-        raise CommandError("the page cache does not keep these pages")
+        raise CommandError(f"the page cache does not keep these pages: {sorted(set(misses))[:5]}")
 
     def queries_per_request(self, path, cached):
         client = Client(HTTP_HOST="127.0.0.1")
