@@ -48,9 +48,14 @@ _TO = "".join(_SINGLE.values())
 _PY_TABLE = str.maketrans({**_SINGLE, **_MULTI})
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def fold(text: str) -> str:
-    """Lower-case ``text`` and remove its accents, as the search column does."""
-    return (text or "").translate(_PY_TABLE).lower()
+    """Lower-case ``text`` and remove its accents, as the search column does.
+    Only the runs of non-ASCII letters are translated (str.translate looks up
+    every character of a long text one by one: twice as slow)."""
+    return _NON_ASCII.sub(lambda run: run.group().translate(_PY_TABLE), text or "").lower()
 
 
 def search_vector_expression():

@@ -10,6 +10,7 @@ Examples Hypothesis found are kept as regular tests at the end of the file."""
 import html
 import json
 import re
+import unicodedata
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -28,7 +29,16 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from articles.models import Article, Author, Correction, Section, Tag
-from articles.plaintext import html_safe, normalize_line, normalize_text, xml_safe
+from articles.plaintext import (
+    _BREAKS,
+    _CONTROLS,
+    drop_controls,
+    html_safe,
+    normalize_line,
+    normalize_text,
+    xml_safe,
+)
+from articles.search import _PY_TABLE, fold
 from newsletter.emails import issue_message, render_issue
 from newsletter.models import Issue, IssueArticle
 from tests.factories import admin_article_data, image_upload, make_subscriber, make_user
@@ -390,6 +400,17 @@ def test_normalising_is_idempotent_and_leaves_nothing_an_output_refuses(value):
         assert html_safe(text) == text and xml_safe(text) == text
         assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]", text)
     assert not re.search("[\n\u202a-\u202e\u2066-\u2069]", single)
+
+
+@given(value=st.one_of(TEXT, st.text(st.characters(exclude_categories=()))))
+def test_the_quick_paths_give_what_the_long_ones_give(value):
+    """drop_controls skips its substitutions when nothing needs them, fold
+    translates only non-ASCII runs: both answer exactly what the full
+    treatment answers, whatever the text."""
+    assert drop_controls(value) == unicodedata.normalize(
+        "NFC", _CONTROLS.sub("", _BREAKS.sub("\n", value))
+    )
+    assert fold(value) == value.translate(_PY_TABLE).lower()
 
 
 def test_html_and_xml_drop_exactly_what_their_standards_refuse():
