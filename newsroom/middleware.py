@@ -224,7 +224,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         if nonce_used or any(hasattr(response, name) for name in self._VIEW_ATTRIBUTES):
             return super().process_response(request, response)
         staff_page = request.path_info.startswith(tuple(settings.STAFF_PATH_PREFIXES))
-        headers = self._headers(request, response, staff_page)
+        headers = self._headers(request, staff_page)
         if headers is None:
             return super().process_response(request, response)
         for name, value in headers:
@@ -233,7 +233,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
-    def _headers(self, request, response, staff_page):
+    def _headers(self, request, staff_page):
         sources = (
             getattr(settings, "CONTENT_SECURITY_POLICY", None),
             getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None),

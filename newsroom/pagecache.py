@@ -153,7 +153,9 @@ def accepts_gzip(request) -> bool:
 
 def page_key(request, query: str) -> str:
     identity = f"{request.scheme}|{request.get_host()}|{request.path}|{query}"
-    return "page:" + hashlib.sha256(identity.encode()).hexdigest()
+    # "page2": entries are gzipped since version 2; a shared Redis may still
+    # hold the older ones while machines are upgraded one by one.
+    return "page2:" + hashlib.sha256(identity.encode()).hexdigest()
 
 
 class PageCacheMiddleware:
