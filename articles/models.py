@@ -36,10 +36,6 @@ CARD_COLUMNS = [
 WORDS_PER_MINUTE = 230
 
 
-def count_words(standfirst, body):
-    return len((standfirst or "").split()) + len(html_to_text(body or "").split())
-
-
 SEARCH_RANKED = 200
 # « Tachkient » is 0.58 like « Tachkent », « elektions » 0.54 like « Élections ».
 CLOSE_TITLE_SIMILARITY = 0.5
@@ -384,6 +380,9 @@ class Article(models.Model):
     updated_by = stamped_by(_("modifié par"))
     # Incremented by every save: a form that loaded an older version is stale.
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    # Derived from the body on every save (derive_text): search excerpts
+    # read it instead of parsing HTML for every result.
+    body_text = models.TextField(_("texte brut"), blank=True, default="", editable=False)
     word_count = models.PositiveIntegerField(_("nombre de mots"), default=0, editable=False)
     # Kept by Correction: article pages look corrections up only when there are some.
     correction_count = models.PositiveIntegerField(default=0, editable=False)
@@ -427,12 +426,13 @@ class Article(models.Model):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         self.version += 1
-        self.word_count = count_words(self.standfirst, self.body)
+        self.derive_text()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {
                 *kwargs["update_fields"],
                 "version",
                 "updated_at",
+                "body_text",
                 "word_count",
             }
         previous = None
@@ -445,6 +445,11 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return path_of("articles:article-detail", self.slug)
+
+    def derive_text(self):
+        """The body's plain text and the article's word count, from what was written."""
+        self.body_text = html_to_text(self.body)
+        self.word_count = len((self.standfirst or "").split()) + len(self.body_text.split())
 
     def _keep_old_address(self, previous):
         # Readers and search engines may hold the old address of a published

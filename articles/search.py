@@ -11,6 +11,7 @@ are offered instead: a typo still finds the story."""
 import re
 import unicodedata
 from bisect import bisect_left
+from functools import lru_cache
 from html import escape
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -43,8 +44,6 @@ def _single_letter_folds():
 
 
 _SINGLE = _single_letter_folds()
-_FROM = "".join(_SINGLE)
-_TO = "".join(_SINGLE.values())
 _PY_TABLE = str.maketrans({**_SINGLE, **_MULTI})
 
 
@@ -117,44 +116,128 @@ def build_query(words: list[str], variants: dict[str, set[str]]):
     return SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
 
 
+def _folding_to():
+    """{folded letter: the letters that fold to it}, over the Latin, Greek and
+    Cyrillic blocks (« e »: E, é, È, Ë…)."""
+    letters = {}
+    blocks = (range(0x41, 0x5B), range(0xC0, 0x530), range(0x1E00, 0x2000), range(0x2100, 0x2150))
+    for code in (code for block in blocks for code in block):
+        folded = fold(chr(code))
+        if len(folded) == 1 and folded != chr(code):
+            letters.setdefault(folded, set()).add(chr(code))
+    return letters
+
+
+_FOLDING_TO = _folding_to()
+
+
+def _letter(char):
+    """A pattern for the letters that fold to ``char``."""
+    letters = {char} | _FOLDING_TO.get(char, set())
+    letters |= {other for other in (char.upper(), char.title()) if fold(other) == char}
+    if len(letters) == 1:
+        return re.escape(char)
+    return "[" + "".join(re.escape(letter) for letter in sorted(letters)) + "]"
+
+
+# The letters that fold to two letters, by those two letters: {"oe": "Œœ"…}.
+_PAIRS = {}
+for _char, _pair in sorted(_MULTI.items()):
+    _PAIRS[_pair] = _PAIRS.get(_pair, "") + _char
+
+
+def _spellings(stem, at_end=True):
+    """A pattern for the spellings whose folded form starts with ``stem``:
+    each letter stands for the letters that fold to it, « oe » also for « œ »,
+    a run of s for its spellings with « ß » (runs of up to five s: longer ones
+    do not occur), and a last « o » for the first half of « œ »."""
+    halves = "".join(chars for pair, chars in _PAIRS.items() if at_end and pair[0] == stem[-1:])
+    if halves:
+        return f"(?:{_spellings(stem, False)}|{_spellings(stem[:-1], False)}[{halves}])"
+    parts, index = [], 0
+    while index < len(stem):
+        run = len(stem) - index - len(stem[index:].lstrip("s")) if stem[index] == "s" else 0
+        if 2 <= run <= 5:
+            parts.append("(?:" + "|".join(_s_runs(run, _letter("s"), _PAIRS["ss"])) + ")")
+            index += run
+        elif stem[index : index + 2] in _PAIRS and stem[index : index + 2] != "ss":
+            pair = stem[index : index + 2]
+            parts.append(f"(?:{_letter(pair[0])}{_letter(pair[1])}|[{_PAIRS[pair]}])")
+            index += 2
+        else:
+            parts.append(_letter(stem[index]))
+            index += 1
+    return "".join(parts)
+
+
+def _s_runs(count, s, sharp):
+    """Every way to write ``count`` s with single letters and « ß »."""
+    if count <= 1:
+        return [s] * count or [""]
+    return [s + rest for rest in _s_runs(count - 1, s, sharp)] + [
+        f"[{sharp}]" + rest for rest in _s_runs(count - 2, s, sharp)
+    ]
+
+
+@lru_cache(maxsize=256)
+def _stems_pattern(stems):
+    """Any spelling of one of ``stems``, wherever it is: highlight keeps the
+    matches that start a word (after its punctuation). Looking for the
+    letters alone is several times faster than asking the pattern to look
+    behind at every position."""
+    return re.compile("|".join(_spellings(stem) for stem in stems))
+
+
+_WORD_LETTER = re.compile(r"\w")
+
+
 def highlight(text: str, stems: list[str], length: int = 40) -> str:
     """An excerpt of ``text``: the ``length`` words with the most matches of
     ``stems`` (search lexemes), those words in <mark>, everything escaped.
 
-    One regular expression finds the matches in the whole folded text (a
-    long article is read once, in C); only the excerpt's words are handled
-    one by one."""
-    text = " ".join(text.split())
+    One regular expression finds the matches in the whole text (a long
+    article is read once, in C, and never folded: the pattern knows the
+    accented letters); only the excerpt's words are split and escaped."""
+    if "  " in text or not text.isprintable() or text[:1] == " " or text[-1:] == " ":
+        text = " ".join(text.split())  # only single spaces between words
     if not text:
         return ""
-    words = text.split(" ")
+    word_count = text.count(" ") + 1
     stems = sorted({stem for stem in stems if len(stem) >= 2}, key=len, reverse=True)
-    hits = []
+    hits, offsets = [], []  # the matching words' numbers, where they start
     if stems:
-        # Folding keeps spaces, so the n-th folded word is the n-th word.
-        folded = fold(text)
-        pattern = re.compile(
-            r"(?:^|(?<= ))[^\w ]*(?:" + "|".join(re.escape(stem) for stem in stems) + ")"
-        )
         position = index = 0
-        for match in pattern.finditer(folded):
-            index += folded.count(" ", position, match.start())
-            position = match.start()
+        for match in _stems_pattern(tuple(stems)).finditer(text):
+            word_start = text.rfind(" ", 0, match.start()) + 1
+            if _WORD_LETTER.search(text, word_start, match.start()):
+                continue  # inside a word
+            index += text.count(" ", position, word_start)
+            position = word_start
             hits.append(index)
-    best_start = 0
+            offsets.append(word_start)
+    best_start, start_offset = 0, 0
     if hits:
         # The window that starts a little before a hit and holds the most hits.
-        best_count = 0
-        for hit in hits:
+        best_count = best = 0
+        for number, hit in enumerate(hits):
             count = bisect_left(hits, hit + length - 3) - bisect_left(hits, hit)
             if count > best_count:
-                best_start, best_count = max(0, hit - 3), count
-        best_start = min(best_start, max(0, len(words) - length))
-    window = range(best_start, min(len(words), best_start + length))
+                best, best_count = number, count
+        best_start, start_offset = hits[best], offsets[best]
+        for _ in range(min(3, best_start)):
+            start_offset = text.rfind(" ", 0, start_offset - 1) + 1
+            best_start -= 1
+    if best_start > max(0, word_count - length):
+        best_start = max(0, word_count - length)
+        words = text.rsplit(" ", length)[-length:]
+    else:
+        words = text[start_offset:].split(" ", length)[:length]
     marked = set(hits)
-    parts = [_marked(words[i]) if i in marked else escape(words[i]) for i in window]
+    parts = [
+        _marked(word) if best_start + i in marked else escape(word) for i, word in enumerate(words)
+    ]
     prefix = "… " if best_start > 0 else ""
-    suffix = " …" if window.stop < len(words) else ""
+    suffix = " …" if best_start + len(words) < word_count else ""
     return mark_safe(prefix + " ".join(parts) + suffix)
 
 

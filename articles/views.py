@@ -27,7 +27,6 @@ from .models import (
     Tag,
 )
 from .plaintext import normalize_line
-from .sanitizer import html_to_text
 from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -117,16 +116,14 @@ def search(request):
         page = Paginator(published.search_ranking(query), SEARCH_PER_PAGE).get_page(
             request.GET.get("page")
         )
-        found = published.only(*CARD_COLUMNS, "body").in_bulk(page.object_list)
+        found = published.only(*CARD_COLUMNS, "body_text").in_bulk(page.object_list)
         page.object_list = Section.objects.attach_to(
             [found[pk] for pk in page.object_list if pk in found]
         )
         if page.object_list:
             stems = search_lexemes(words, variants)
             for article in page.object_list:
-                article.excerpt = highlight(
-                    f"{article.standfirst} {html_to_text(article.body)}", stems
-                )
+                article.excerpt = highlight(f"{article.standfirst} {article.body_text}", stems)
         else:
             # No article has the words: perhaps a typo (« Tachkient »).
             close = Section.objects.attach_to(

@@ -1,10 +1,16 @@
+import re
+from html import escape
+
 import pytest
 from django.db import connection, transaction
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from pytest_django.asserts import assertContains
 
 from articles.models import Article, SpellingVariantGroup
 from articles.search import (
+    _marked,
     build_query,
     fold,
     highlight,
@@ -106,6 +112,21 @@ def test_excerpt_highlights_the_matching_words_with_their_accents(client):
     assert "… " in content  # the excerpt starts near the match, not at the top
 
 
+def test_the_excerpt_follows_the_body_as_saved_even_a_partial_save(client):
+    """Excerpts read the body's plain text, derived on every save, also when
+    only the body is saved (update_fields); the word count follows it."""
+    article = make_article(
+        title="Steppe", standfirst="Chapô.", body="<p>Le <b>coton</b> ouzbek.</p>"
+    )
+    assert (article.body_text, article.word_count) == ("Le coton ouzbek.", 4)
+    article.body = "<p>Le <i>coton</i> et la <b>soie</b> de Khodjent.</p>"
+    article.save(update_fields=["body"])
+    article.refresh_from_db()
+    assert (article.body_text, article.word_count) == ("Le coton et la soie de Khodjent.", 8)
+    response = client.get(SEARCH, {"q": "soie"})
+    assertContains(response, "Chapô. Le coton et la <mark>soie</mark> de Khodjent.", html=True)
+
+
 def test_the_excerpt_is_the_densest_window_with_punctuation_outside_the_marks():
     """Of two passages, the excerpt is the one with more matches; a word after
     « œ » (two letters folded) is still found at its place; punctuation stays
@@ -126,6 +147,45 @@ def test_the_excerpt_is_the_densest_window_with_punctuation_outside_the_marks():
     opening = highlight(text, ["vaillant"], length=5)
     assert opening == "Un cœur &lt;b&gt; <mark>vaillant</mark>. rien …"
     assert highlight("   ", ["x"]) == "" and highlight("Sans rien", []) == "Sans rien"
+
+
+# Letters of French, transliterations and Cyrillic, in both cases, with the
+# ones that fold to two letters, and punctuation that sticks to words.
+_LETTERS = "aeiouAEIOUéÉèêëàâäîïôöûüçÇœŒæÆßıİłŁøđșțğǎkKдДяЯжЖ«»,;.'’-1"
+_TEXT_WORDS = st.lists(st.text(_LETTERS, min_size=1, max_size=8), min_size=1, max_size=40)
+
+
+@given(
+    words=_TEXT_WORDS,
+    picks=st.lists(st.integers(0, 39), max_size=3),
+    cut=st.integers(2, 6),
+    length=st.integers(4, 45),
+    spaces=st.sampled_from([" ", "  ", "\n", " \u00a0"]),
+)
+def test_excerpts_mark_the_words_whose_folded_form_starts_with_a_stem(
+    words, picks, cut, length, spaces
+):
+    """Matching the unfolded text with letter classes marks exactly the words
+    that, folded one by one, start (after punctuation) with a stem, and the
+    excerpt is the window that starts three words before the hit with the
+    most hits after it, as a plain word-by-word reading finds."""
+    stems = []
+    for pick in picks:
+        letters = re.sub(r"[\W_]", "", fold(words[pick % len(words)]))[:cut]
+        if len(letters) >= 2:
+            stems.append(letters)
+    starts = re.compile(r"[^\w ]*(?:" + "|".join(map(re.escape, stems)) + ")") if stems else None
+    hits = [n for n, word in enumerate(words) if starts and starts.match(fold(word))]
+    first = best = 0
+    for hit in hits:
+        count = len([other for other in hits if hit <= other < hit + length - 3])
+        if count > best:
+            first, best = max(0, hit - 3), count
+    first = min(first, max(0, len(words) - length))
+    window = range(first, min(len(words), first + length))
+    expected = " ".join(_marked(words[n]) if n in hits else escape(words[n]) for n in window)
+    expected = ("… " if first else "") + expected + (" …" if window.stop < len(words) else "")
+    assert highlight(spaces.join(words), stems, length=length) == expected
 
 
 def test_the_search_column_keeps_statistics_for_ten_thousand_words():

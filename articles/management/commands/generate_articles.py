@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.images import make_renditions
-from articles.models import Article, Author, Section, Tag, count_words
+from articles.models import Article, Author, Section, Tag
 
 from .load_demo_content import CONTENT_FILE
 
@@ -79,23 +79,22 @@ class Command(BaseCommand):
                 )
                 image = rng.choice(illustrated) if illustrated and rng.random() < 0.8 else None
                 standfirst = " ".join(rng.sample(sentences, 2))
-                batch.append(
-                    Article(
-                        word_count=count_words(standfirst, body),
-                        title=title,
-                        slug=f"{slugify(title)[:60]}-{number}",
-                        standfirst=standfirst,
-                        body=body,
-                        section=rng.choice(sections),
-                        status=Article.Status.PUBLISHED,
-                        published_at=now - timedelta(minutes=rng.randint(60, 60 * 24 * 365 * 6)),
-                        hero_image=image.hero_image.name if image else "",
-                        hero_image_width=image.hero_image_width if image else None,
-                        hero_image_height=image.hero_image_height if image else None,
-                        hero_image_alt=image.hero_image_alt if image else "",
-                        hero_renditions=image.hero_renditions if image else {},
-                    )
+                article = Article(
+                    title=title,
+                    slug=f"{slugify(title)[:60]}-{number}",
+                    standfirst=standfirst,
+                    body=body,
+                    section=rng.choice(sections),
+                    status=Article.Status.PUBLISHED,
+                    published_at=now - timedelta(minutes=rng.randint(60, 60 * 24 * 365 * 6)),
+                    hero_image=image.hero_image.name if image else "",
+                    hero_image_width=image.hero_image_width if image else None,
+                    hero_image_height=image.hero_image_height if image else None,
+                    hero_image_alt=image.hero_image_alt if image else "",
+                    hero_renditions=image.hero_renditions if image else {},
                 )
+                article.derive_text()  # bulk_create does not call save()
+                batch.append(article)
             with transaction.atomic():
                 saved = Article.objects.bulk_create(batch)
                 Article.authors.through.objects.bulk_create(
