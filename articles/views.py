@@ -1,4 +1,5 @@
 import re
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -148,8 +149,16 @@ def search_lexemes(words, variants):
     terms = set(words)
     for word in words:
         terms |= variants.get(word, set())
+    return _lexemes_of(" ".join(sorted(terms)))
+
+
+@lru_cache(maxsize=1024)
+def _lexemes_of(text):
+    # The stemmer's answer depends only on the words and the text search
+    # configuration (a migration): each worker remembers its last answers
+    # instead of asking PostgreSQL on every search.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_tsvector(%s, %s)::text", [SEARCH_CONFIG, " ".join(terms)])
+        cursor.execute("SELECT to_tsvector(%s, %s)::text", [SEARCH_CONFIG, text])
         vector = cursor.fetchone()[0]
     return re.findall(r"'((?:[^']|'')+)'", vector)
 
