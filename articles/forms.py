@@ -21,10 +21,21 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = [
-            "title", "slug", "standfirst", "body", "hero_image", "hero_image_alt",
-            "hero_image_caption", "hero_image_credit", "section", "tags", "authors", "status",
-            "published_at", "is_featured",
-        ]  # fmt: skip
+            "title",
+            "slug",
+            "standfirst",
+            "body",
+            "hero_image",
+            "hero_image_alt",
+            "hero_image_caption",
+            "hero_image_credit",
+            "section",
+            "tags",
+            "authors",
+            "status",
+            "published_at",
+            "is_featured",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -29,10 +29,21 @@ from .search import (
 NAVIGATION_CACHE_KEY = "articles:navigation"
 # What an article card shows: listings load these and nothing more.
 CARD_COLUMNS = [
-    "id", "title", "slug", "standfirst", "section_id", "status", "published_at",
-    "updated_at", "is_featured", "hero_image", "hero_image_width", "hero_image_height",
-    "hero_image_alt", "hero_renditions",
-]  # fmt: skip
+    "id",
+    "title",
+    "slug",
+    "standfirst",
+    "section_id",
+    "status",
+    "published_at",
+    "updated_at",
+    "is_featured",
+    "hero_image",
+    "hero_image_width",
+    "hero_image_height",
+    "hero_image_alt",
+    "hero_renditions",
+]
 WORDS_PER_MINUTE = 230
 
 
@@ -259,8 +270,15 @@ class ArticleQuerySet(models.QuerySet):
             ORDER BY shared_tags DESC, recent.published_at DESC
             LIMIT %s
         """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-        params = [tag_ids, *where_params, article.pk, article.section_id, tag_ids,
-                  candidates, count]  # fmt: skip
+        params = [
+            tag_ids,
+            *where_params,
+            article.pk,
+            article.section_id,
+            tag_ids,
+            candidates,
+            count,
+        ]
         related = list(Article.objects.raw(sql, params))
         return Section.objects.attach_to(related)
 

@@ -14,9 +14,18 @@ from .sanitizer import html_to_text
 # Fields restored from a revision: the content. Status and publication date are
 # left as they are, so restoring never publishes or unpublishes by surprise.
 CONTENT_FIELDS = [
-    "title", "slug", "standfirst", "body", "hero_image", "hero_image_alt",
-    "hero_image_caption", "hero_image_credit", "section", "authors", "tags",
-]  # fmt: skip
+    "title",
+    "slug",
+    "standfirst",
+    "body",
+    "hero_image",
+    "hero_image_alt",
+    "hero_image_caption",
+    "hero_image_credit",
+    "section",
+    "authors",
+    "tags",
+]
 TEXT_FIELDS = {"standfirst", "body"}
 _WORDS = re.compile(r"\S+\s*")
 
@@ -110,8 +119,14 @@ def restore_revision(article, revision, user):
     revision. Returns a warning for what could not be restored, or ""."""
     data = revision.data
     skipped = []
-    for name in ("title", "standfirst", "body", "hero_image_alt", "hero_image_caption",
-                 "hero_image_credit"):  # fmt: skip
+    for name in (
+        "title",
+        "standfirst",
+        "body",
+        "hero_image_alt",
+        "hero_image_caption",
+        "hero_image_credit",
+    ):
         setattr(article, name, data.get(name, ""))
     slug = data.get("slug")
     if slug and not Article.objects.filter(slug=slug).exclude(pk=article.pk).exists():

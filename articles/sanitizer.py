@@ -10,9 +10,21 @@ from django.conf import settings
 from .plaintext import drop_controls
 
 ALLOWED_TAGS = {
-    "p", "br", "h2", "h3", "strong", "em", "a", "ul", "ol", "li", "blockquote",
-    "figure", "figcaption", "img",
-}  # fmt: skip
+    "p",
+    "br",
+    "h2",
+    "h3",
+    "strong",
+    "em",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "figure",
+    "figcaption",
+    "img",
+}
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "width", "height"},
@@ -23,9 +35,23 @@ ALLOWED_CLASSES = {
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 # Tags removed together with everything inside them (not only the tag itself).
-DROPPED_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object",
-                        "svg", "math", "title", "textarea", "select", "xmp", "noembed",
-                        "noframes", "plaintext"}  # fmt: skip
+DROPPED_WITH_CONTENT = {
+    "script",
+    "style",
+    "template",
+    "noscript",
+    "iframe",
+    "object",
+    "svg",
+    "math",
+    "title",
+    "textarea",
+    "select",
+    "xmp",
+    "noembed",
+    "noframes",
+    "plaintext",
+}
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:

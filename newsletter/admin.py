@@ -49,8 +49,15 @@ class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["email"]
     date_hierarchy = "created_at"
-    fields = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at", "source",
-              "erased_at"]  # fmt: skip
+    fields = [
+        "email",
+        "status",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "source",
+        "erased_at",
+    ]
     readonly_fields = fields
     inlines = [ConsentEventInline]
     actions = ["export_csv", "export_record", "unsubscribe", "erase"]
@@ -346,8 +353,10 @@ class IssueAdmin(admin.ModelAdmin):
         count = issue.resend_uncertain()
         self.message_user(
             request,
-            ngettext("%d envoi incertain remis en file.", "%d envois incertains remis en file.",
-                     count) % count,
+            ngettext(
+                "%d envoi incertain remis en file.", "%d envois incertains remis en file.", count
+            )
+            % count,
             messages.SUCCESS,
-        )  # fmt: skip
+        )
         return redirect("admin:newsletter_issue_progress", pk)

@@ -93,10 +93,12 @@ class SubscribeForm(forms.Form):
             self.data = self.data.copy()
             self.data["started"] = form_stamp()
             raise forms.ValidationError(
-                _("Ce formulaire était ouvert depuis longtemps : vérifiez votre adresse et "
-                  "validez de nouveau."),
+                _(
+                    "Ce formulaire était ouvert depuis longtemps : vérifiez votre adresse et "
+                    "validez de nouveau."
+                ),
                 code="expired",
-            ) from None  # fmt: skip
+            ) from None
         except (signing.BadSignature, TypeError, ValueError):
             self.looks_automated = True
         else:

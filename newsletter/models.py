@@ -60,9 +60,11 @@ class ConsentText(models.Model):
     version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
     text = PlainTextField(
         _("texte du consentement"),
-        help_text=_("Affiché sous le formulaire d’inscription ; chaque modification crée une "
-                    "nouvelle version, les anciennes restent dans le registre."),
-    )  # fmt: skip
+        help_text=_(
+            "Affiché sous le formulaire d’inscription ; chaque modification crée une "
+            "nouvelle version, les anciennes restent dans le registre."
+        ),
+    )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     objects = ConsentTextQuerySet.as_manager()
@@ -261,9 +263,11 @@ class Subscriber(models.Model):
                 status=Delivery.Status.SKIPPED
             )
             ConsentEvent.objects.create(
-                subscriber=self, kind=ConsentEvent.Kind.WITHDRAWN, method=method,
+                subscriber=self,
+                kind=ConsentEvent.Kind.WITHDRAWN,
+                method=method,
                 ip=truncate_ip(ip),
-            )  # fmt: skip
+            )
 
     def erase(self):
         """Erasure (GDPR): the address and every link are gone; what remains is
@@ -449,9 +453,10 @@ class Issue(models.Model):
     introduction = PlainTextField(
         _("introduction"),
         blank=True,
-        help_text=_("Quelques lignes avant les articles. Séparez les paragraphes par une "
-                    "ligne vide."),
-    )  # fmt: skip
+        help_text=_(
+            "Quelques lignes avant les articles. Séparez les paragraphes par une ligne vide."
+        ),
+    )
     articles = models.ManyToManyField(
         "articles.Article", through="IssueArticle", verbose_name=_("articles"), blank=True
     )

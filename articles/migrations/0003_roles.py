@@ -12,7 +12,7 @@ JOURNALIST = {
         "add_previewlink", "change_previewlink", "view_previewlink",
         "view_correction",
     ],
-}  # fmt: skip
+}
 EDITOR = {
     "articles": [
         "add_article", "change_article", "view_article", "delete_article", "publish_article",
@@ -24,7 +24,7 @@ EDITOR = {
         "add_previewlink", "change_previewlink", "view_previewlink", "delete_previewlink",
     ],
     "newsletter": ["view_subscriber", "change_subscriber"],
-}  # fmt: skip
+}
 ROLES = {"Journalist": JOURNALIST, "Editor": EDITOR}
 
 

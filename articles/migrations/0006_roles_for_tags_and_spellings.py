@@ -11,7 +11,7 @@ GRANTS = {
             "view_spellingvariantgroup", "delete_spellingvariantgroup",
         ]
     },
-}  # fmt: skip
+}
 
 
 def grant(apps, schema_editor):

@@ -15,7 +15,7 @@ def create_search_objects(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         # Qualified names: index expressions run with a restricted search_path.
         cursor.execute("SELECT extnamespace::regnamespace::text FROM pg_extension "
-                       "WHERE extname = 'unaccent'")  # fmt: skip
+                       "WHERE extname = 'unaccent'")
         schema = cursor.fetchone()[0]
         cursor.execute(
             "CREATE TEXT SEARCH CONFIGURATION newsroom_french (COPY = pg_catalog.french);"

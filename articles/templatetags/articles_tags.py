@@ -290,8 +290,15 @@ CARD_SIZES = "(min-width: 72rem) 17rem, (min-width: 44rem) 30vw, 100vw"
 
 
 @register.simple_tag
-def article_card(article, heading_level=2, show_section=False, lead=False, compact=False,
-                 short=False, loading="lazy"):  # fmt: skip
+def article_card(
+    article,
+    heading_level=2,
+    show_section=False,
+    lead=False,
+    compact=False,
+    short=False,
+    loading="lazy",
+):
     """An article card for listings. Built in Python: pages show up to thirty of
     them, and the template engine would cost more than the rest of the page.
 

@@ -24,7 +24,7 @@ GRANTS = {
             "view_consentevent", "view_delivery",
         ]
     },
-}  # fmt: skip
+}
 
 
 def forwards(apps, schema_editor):
@@ -38,12 +38,12 @@ def forwards(apps, schema_editor):
         ConsentEvent.objects.create(
             subscriber=subscriber, kind="requested", at=subscriber.created_at,
             source=subscriber.source, consent_text=text,
-        )  # fmt: skip
+        )
         if subscriber.confirmed_at:
             ConsentEvent.objects.create(
                 subscriber=subscriber, kind="confirmed", at=subscriber.confirmed_at,
                 source=subscriber.source, consent_text=text,
-            )  # fmt: skip
+            )
     grant_permissions(apps, GRANTS)
 
 

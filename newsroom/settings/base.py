@@ -372,9 +372,12 @@ PUBLIC_CACHE_STALE_WHILE_REVALIDATE = 30
 PUBLIC_CACHE_STALE_IF_ERROR = 60 * 60 * 24
 # Never cached: pages for one person, or that change what they show per request.
 PRIVATE_PATH_PREFIXES = [
-    *STAFF_PATH_PREFIXES, "/apercu/", "/sante/",
-    "/newsletter/confirmation/", "/newsletter/desinscription/",
-]  # fmt: skip
+    *STAFF_PATH_PREFIXES,
+    "/apercu/",
+    "/sante/",
+    "/newsletter/confirmation/",
+    "/newsletter/desinscription/",
+]
 
 # Content-Security-Policy (django-csp). Public pages run no script of ours and
 # load nothing from other hosts; JSON-LD is data, which CSP does not block.

@@ -50,15 +50,68 @@ pytestmark = pytest.mark.django_db(transaction=False)
 # separators, combining marks and characters NFC expands, markup and the
 # sequences that end a CDATA section, a comment or a script.
 SPECIALS = [
-    "\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f",
-    "\ud800", "\udfff", "\ufffe", "\uffff", "\ufeff", "\u200b", "\u00ad",
-    "\u202a", "\u202b", "\u202d", "\u202e", "\u2066", "\u2067", "\u2069", "\u200f",
-    "\u2028", "\u2029", "\r\n", "\r", "\n\n", "\t", "  ",
-    "e\u0301", "\u0958", "\ufb2c", "\U0001f600", "\U0010ffff",
-    "]]>", "<![CDATA[", "<!--", "-->", "</script>", "<script>alert(1)</script>",
-    "</title>", "<img src=x onerror=alert(1)>", "&", "&amp;", "&#0;", "<", ">", '"', "'",
-    "« ", " »", " :", " ?", "{{ x }}", "{% now 'Y' %}", "%s", "\\", "Ωmég@",
-]  # fmt: skip
+    "\x00",
+    "\x01",
+    "\x08",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x1f",
+    "\x7f",
+    "\x85",
+    "\x9f",
+    "\ud800",
+    "\udfff",
+    "\ufffe",
+    "\uffff",
+    "\ufeff",
+    "\u200b",
+    "\u00ad",
+    "\u202a",
+    "\u202b",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2069",
+    "\u200f",
+    "\u2028",
+    "\u2029",
+    "\r\n",
+    "\r",
+    "\n\n",
+    "\t",
+    "  ",
+    "e\u0301",
+    "\u0958",
+    "\ufb2c",
+    "\U0001f600",
+    "\U0010ffff",
+    "]]>",
+    "<![CDATA[",
+    "<!--",
+    "-->",
+    "</script>",
+    "<script>alert(1)</script>",
+    "</title>",
+    "<img src=x onerror=alert(1)>",
+    "&",
+    "&amp;",
+    "&#0;",
+    "<",
+    ">",
+    '"',
+    "'",
+    "« ",
+    " »",
+    " :",
+    " ?",
+    "{{ x }}",
+    "{% now 'Y' %}",
+    "%s",
+    "\\",
+    "Ωmég@",
+]
 
 _PIECE = st.one_of(
     st.sampled_from(SPECIALS),
@@ -274,18 +327,31 @@ def test_any_text_written_around_the_model_gives_valid_outputs(content):
     def run():
         article, issue = publish(dict.fromkeys(content, "Texte"))
         updates = [
-            ("articles_section", article.section_id, {"name": "section_name",
-                                                      "description": "section_description"}),
-            ("articles_author", article.authors.get().pk, {"name": "author_name",
-                                                          "bio": "author_bio"}),
+            (
+                "articles_section",
+                article.section_id,
+                {"name": "section_name", "description": "section_description"},
+            ),
+            (
+                "articles_author",
+                article.authors.get().pk,
+                {"name": "author_name", "bio": "author_bio"},
+            ),
             ("articles_tag", article.tags.get().pk, {"name": "tag_name"}),
-            ("articles_article", article.pk, {"title": "title", "standfirst": "standfirst",
-                                              "body": "body", "hero_image_alt": "alt",
-                                              "hero_image_caption": "caption",
-                                              "hero_image_credit": "credit"}),
-            ("newsletter_issue", issue.pk, {"subject": "subject",
-                                            "introduction": "introduction"}),
-        ]  # fmt: skip
+            (
+                "articles_article",
+                article.pk,
+                {
+                    "title": "title",
+                    "standfirst": "standfirst",
+                    "body": "body",
+                    "hero_image_alt": "alt",
+                    "hero_image_caption": "caption",
+                    "hero_image_credit": "credit",
+                },
+            ),
+            ("newsletter_issue", issue.pk, {"subject": "subject", "introduction": "introduction"}),
+        ]
         with connection.cursor() as cursor:
             for table, pk, columns in updates:
                 assignments = ", ".join(f"{column} = %s" for column in columns)
@@ -360,16 +426,23 @@ def test_any_text_typed_in_the_admin_is_saved_normalised_or_refused_with_a_messa
 
 
 SMALL_FORMS = {
-    "admin:articles_section_add": lambda text: {"name": text, "slug": "r", "position": "1",
-                                                "description": text},
+    "admin:articles_section_add": lambda text: {
+        "name": text,
+        "slug": "r",
+        "position": "1",
+        "description": text,
+    },
     "admin:articles_author_add": lambda text: {"name": text, "slug": "a", "bio": text},
     "admin:articles_tag_add": lambda text: {"name": text, "slug": "t", "kind": "theme"},
     "admin:newsletter_issue_add": lambda text: {
-        "subject": text, "introduction": text, "items_set-TOTAL_FORMS": "0",
-        "items_set-INITIAL_FORMS": "0", "items_set-MIN_NUM_FORMS": "0",
+        "subject": text,
+        "introduction": text,
+        "items_set-TOTAL_FORMS": "0",
+        "items_set-INITIAL_FORMS": "0",
+        "items_set-MIN_NUM_FORMS": "0",
         "items_set-MAX_NUM_FORMS": "1000",
     },
-}  # fmt: skip
+}
 
 
 @given(text=TEXT, form=st.sampled_from(sorted(SMALL_FORMS)))

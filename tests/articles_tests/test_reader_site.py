@@ -36,8 +36,11 @@ def tag(name, kind=Tag.Kind.COUNTRY):
 
 def test_home_leads_with_the_editors_choice(client):
     """« À la une » shows the latest featured article even when newer ones exist."""
-    chosen = make_article(title="Choix de la rédaction", is_featured=True,
-                          published_at=timezone.now() - timedelta(days=2))  # fmt: skip
+    chosen = make_article(
+        title="Choix de la rédaction",
+        is_featured=True,
+        published_at=timezone.now() - timedelta(days=2),
+    )
     newer = make_article(title="Plus récent", published_at=timezone.now() - timedelta(hours=1))
     make_article(title="Vedette en brouillon", is_featured=True, published=False)
     content = page(client, "/")
@@ -128,8 +131,11 @@ def test_related_articles_prefer_shared_tags_and_stay_public(client):
 def test_article_json_ld_describes_a_news_article(client):
     """The article page carries NewsArticle JSON-LD with the fields search engines use."""
     author = make_author(name="Claire Dubreuil")
-    article = make_article(authors=[author], hero_image=image_upload(width=1300, height=800),
-                           hero_image_alt="Une photo")  # fmt: skip
+    article = make_article(
+        authors=[author],
+        hero_image=image_upload(width=1300, height=800),
+        hero_image_alt="Une photo",
+    )
     content = page(client, article.get_absolute_url())
     raw = re.search(r'<script type="application/ld\+json">(.*?)</script>', content, re.S).group(1)
     data = json.loads(raw)
@@ -140,9 +146,12 @@ def test_article_json_ld_describes_a_news_article(client):
     assert data["datePublished"] == article.published_at.isoformat()
     assert data["dateModified"] == article.updated_at.isoformat()
     assert data["author"] == [
-        {"@type": "Person", "name": "Claire Dubreuil",
-         "url": settings.SITE_URL + author.get_absolute_url()}
-    ]  # fmt: skip
+        {
+            "@type": "Person",
+            "name": "Claire Dubreuil",
+            "url": settings.SITE_URL + author.get_absolute_url(),
+        }
+    ]
     assert data["publisher"]["name"] == settings.SITE_NAME
     assert data["publisher"]["logo"]["url"].endswith(".png")
     assert data["mainEntityOfPage"] == {"@type": "WebPage", "@id": url}
@@ -184,8 +193,9 @@ def test_new_hero_image_gets_new_renditions(admin_client):
     from tests.factories import admin_article_data
 
     article = make_article(hero_image=image_upload(width=600, height=400), hero_image_alt="x")
-    data = admin_article_data(article, hero_image=image_upload("nouvelle.png", width=500,
-                                                               height=300))  # fmt: skip
+    data = admin_article_data(
+        article, hero_image=image_upload("nouvelle.png", width=500, height=300)
+    )
     admin_client.post(f"/admin/articles/article/{article.pk}/change/", data)
     article.refresh_from_db()
     assert article.hero_renditions["source"] == article.hero_image.name
@@ -253,8 +263,12 @@ def test_rss_feed_parses_and_carries_what_readers_need(client):
     section = make_section(name="Politique")
     for index in range(32):
         make_article(title=f"Dépêche {index}", section=section, authors=[author])
-    illustrated = make_article(title="Avec image", section=section, published_at=timezone.now(),
-                               hero_image=image_upload(width=900, height=600))  # fmt: skip
+    illustrated = make_article(
+        title="Avec image",
+        section=section,
+        published_at=timezone.now(),
+        hero_image=image_upload(width=900, height=600),
+    )
     illustrated.tags.add(tag("Tadjikistan"))
     make_article(title="Brouillon", published=False)
     client.get(illustrated.get_absolute_url())  # renditions exist
@@ -330,8 +344,9 @@ def test_robots_txt_points_to_both_sitemaps(client):
     assert "Disallow: /admin/" in content
 
 
-@pytest.mark.parametrize("kind", ["home", "section", "author", "tag", "article", "search",
-                                  "newsletter"])  # fmt: skip
+@pytest.mark.parametrize(
+    "kind", ["home", "section", "author", "tag", "article", "search", "newsletter"]
+)
 def test_every_page_has_title_description_canonical_and_social_tags(client, kind):
     """Title, meta description, canonical URL, Open Graph and Twitter card on each page."""
     author = make_author()

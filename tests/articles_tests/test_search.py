@@ -56,9 +56,15 @@ def test_spelling_variants_find_each_other(client, query):
 def test_starting_list_covers_countries_capitals_and_leaders():
     """The shipped list knows the region's countries, capitals and leaders."""
     variants = SpellingVariantGroup.objects.variant_map()
-    for a, b in [("bishkek", "bichkek"), ("tokayev", "tokaiev"), ("djaparov", "japarov"),
-                 ("dushanbe", "douchanbe"), ("tajikistan", "tadjikistan"),
-                 ("ashgabat", "achgabat"), ("mirziyoyev", "mirzioiev")]:  # fmt: skip
+    for a, b in [
+        ("bishkek", "bichkek"),
+        ("tokayev", "tokaiev"),
+        ("djaparov", "japarov"),
+        ("dushanbe", "douchanbe"),
+        ("tajikistan", "tadjikistan"),
+        ("ashgabat", "achgabat"),
+        ("mirziyoyev", "mirzioiev"),
+    ]:
         assert b in variants[a], (a, b)
 
 
@@ -79,9 +85,13 @@ def test_a_group_added_in_the_admin_works_at_once(client, admin_client):
 
 @pytest.mark.parametrize(
     ("spellings", "message"),
-    [("Nour-Soultan, Astana", "Un seul mot par graphie"), ("Astana", "au moins deux"),
-     ("Astana, ASTANA", "au moins deux"), ("Alma Ata, Almaty", "Un seul mot")],
-)  # fmt: skip
+    [
+        ("Nour-Soultan, Astana", "Un seul mot par graphie"),
+        ("Astana", "au moins deux"),
+        ("Astana, ASTANA", "au moins deux"),
+        ("Alma Ata, Almaty", "Un seul mot"),
+    ],
+)
 def test_admin_refuses_groups_it_cannot_use(admin_client, spellings, message):
     """Groups of one spelling, or spellings of several words, are refused with a message."""
     response = admin_client.post(
@@ -219,8 +229,11 @@ def test_drafts_and_scheduled_articles_are_never_found(client):
     from django.utils import timezone
 
     make_article(title="Secret brouillon", published=False, body="<p>Samarcande</p>")
-    make_article(title="Secret futur", published_at=timezone.now() + timedelta(days=1),
-                 body="<p>Samarcande</p>")  # fmt: skip
+    make_article(
+        title="Secret futur",
+        published_at=timezone.now() + timedelta(days=1),
+        body="<p>Samarcande</p>",
+    )
     make_article(title="Public", body="<p>Samarcande</p>")
     assert results(client, "samarcande") == ["Public"]
 

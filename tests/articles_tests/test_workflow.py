@@ -254,9 +254,13 @@ def test_scheduled_article_shows_newsroom_and_paris_times(admin_client):
 
 @pytest.mark.parametrize(
     ("etat", "expected"),
-    [("draft", "Brouillon A"), ("review", "Relecture B"), ("scheduled", "Futur C"),
-     ("live", "En ligne D")],
-)  # fmt: skip
+    [
+        ("draft", "Brouillon A"),
+        ("review", "Relecture B"),
+        ("scheduled", "Futur C"),
+        ("live", "En ligne D"),
+    ],
+)
 def test_status_filter(admin_client, etat, expected):
     """The status filter separates drafts, review, scheduled and live articles."""
     make_article(title="Brouillon A", published=False)

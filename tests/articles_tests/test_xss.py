@@ -116,8 +116,12 @@ def problems_in(html):
             if tag == "img" and name == "src" and not value.startswith("/media/"):
                 found.append(f"foreign image {value}")
             if name == "class" and not set(value.split()) <= {
-                "image", "image-captioned", "image-left", "image-center", "image-right"
-            }:  # fmt: skip
+                "image",
+                "image-captioned",
+                "image-left",
+                "image-center",
+                "image-right",
+            }:
                 found.append(f"class {value}")
     return found
 

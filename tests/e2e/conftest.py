@@ -62,8 +62,12 @@ def page(browser, live_server, transactional_db):
 @pytest.fixture
 def site(transactional_db):
     """A small site: two sections, tagged and illustrated articles."""
-    diplomacy = make_section(name="Diplomatie", slug="diplomatie", position=1,
-                             description="Les relations entre États de la région.")  # fmt: skip
+    diplomacy = make_section(
+        name="Diplomatie",
+        slug="diplomatie",
+        position=1,
+        description="Les relations entre États de la région.",
+    )
     economy = make_section(name="Économie", slug="economie", position=2)
     author = make_author(name="Aïgerim Seitkali", slug="aigerim-seitkali")
     kyrgyzstan = Tag.objects.create(name="Kirghizistan", slug="kirghizistan")

@@ -42,6 +42,8 @@ def test_the_check_catches_a_real_violation(page, site):
     """The axe check is not vacuous: an image without text alternative is reported."""
     require_axe()
     page.goto("/")
-    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', "
-                  "'<img src=\"/static/images/logo.png\">')")  # fmt: skip
+    page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', "
+        "'<img src=\"/static/images/logo.png\">')"
+    )
     assert "image-alt" in {violation["id"] for violation in serious_violations(page)}

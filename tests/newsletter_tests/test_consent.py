@@ -134,10 +134,12 @@ def test_export_needs_exactly_one_subscriber(admin_client):
     make_subscriber(), make_subscriber()
     response = admin_client.post(
         CHANGELIST,
-        {"action": "export_record",
-         "_selected_action": list(Subscriber.objects.values_list("pk", flat=True))},
+        {
+            "action": "export_record",
+            "_selected_action": list(Subscriber.objects.values_list("pk", flat=True)),
+        },
         follow=True,
-    )  # fmt: skip
+    )
     assert "un seul abonné" in response.content.decode()
 
 

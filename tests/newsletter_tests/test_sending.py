@@ -31,9 +31,11 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBacken
 def make_issue(articles=2, subject="La semaine en Asie centrale"):
     issue = Issue.objects.create(subject=subject, introduction="Bonjour,\n\nVoici la sélection.")
     for position in range(articles):
-        article = make_article(title=f"Article sélectionné {position}",
-                               hero_image=image_upload(width=900, height=600),
-                               hero_image_alt="Une photo")  # fmt: skip
+        article = make_article(
+            title=f"Article sélectionné {position}",
+            hero_image=image_upload(width=900, height=600),
+            hero_image_alt="Une photo",
+        )
         IssueArticle.objects.create(issue=issue, article=article, position=position)
     return issue
 
@@ -79,8 +81,13 @@ def test_a_full_issue_reaches_every_confirmed_subscriber_with_what_bulk_senders_
     counts = send_issue_task.call(issue.pk)
 
     assert counts == {
-        "total": 300, "sent": 300, "failed": 0, "uncertain": 0, "skipped": 0, "waiting": 0
-    }  # fmt: skip
+        "total": 300,
+        "sent": 300,
+        "failed": 0,
+        "uncertain": 0,
+        "skipped": 0,
+        "waiting": 0,
+    }
     assert len(smtp_server) == 300
     recipients = sorted(r for envelope in smtp_server for r in envelope.rcpt_tos)
     assert recipients == sorted(f"abonne{i}@exemple.org" for i in range(300))
@@ -128,9 +135,11 @@ def test_tampered_one_click_token_changes_nothing(client):
     )
     token = subscriber.make_token("unsubscribe")
     tampered = token[:-2] + ("aa" if not token.endswith("aa") else "bb")
-    response = client.post(reverse("newsletter:unsubscribe", args=[tampered]),
-                           "List-Unsubscribe=One-Click",
-                           content_type="application/x-www-form-urlencoded")  # fmt: skip
+    response = client.post(
+        reverse("newsletter:unsubscribe", args=[tampered]),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400
     assert "n’est pas valide" in response.content.decode()
     subscriber.refresh_from_db()
@@ -391,8 +400,12 @@ def test_a_worker_killed_mid_send_is_resumed_by_the_next_worker_that_starts(
 
     restarted = subprocess.run(
         [sys.executable, "manage.py", "worker", "--batch", "--no-startup-delay"],
-        cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert f"Resuming the interrupted sending of issue {issue.pk}." in restarted.stdout
 
     received = [r for envelope in smtp_server for r in envelope.rcpt_tos]

@@ -128,18 +128,26 @@ def test_importing_settings_starts_nothing(tmp_path):
     )
     for command in (["check"], ["collectstatic", "--noinput", "--dry-run"]):
         done = subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=ROOT, env=unreachable,
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=unreachable,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
 
     var_dir = tmp_path / "var"
     embedded = environment(NEWSROOM_VAR_DIR=str(var_dir))
     embedded.pop("DATABASE_URL", None)
     done = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=embedded,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=embedded,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert not (var_dir / "pgdata").exists()
 
@@ -155,8 +163,11 @@ def test_production_refuses_to_start_without_database_url():
     }
     done = subprocess.run(
         [sys.executable, "-c", "import newsroom.settings.production"],
-        cwd=ROOT, env=environment_, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=environment_,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0
     assert "DATABASE_URL" in done.stderr
 
@@ -172,8 +183,12 @@ def test_port_changes_the_links_unless_site_url_is_set():
     def site_url(**extra):
         done = subprocess.run(
             [sys.executable, "-c", f"import django; django.setup(); {script}"],
-            cwd=ROOT, env={**base, **extra}, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env={**base, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return done.stdout.strip()
 
     assert site_url(PORT="8080") == "http://127.0.0.1:8080 ['http://127.0.0.1:8080']"

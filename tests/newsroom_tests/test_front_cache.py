@@ -116,9 +116,12 @@ def varnish_in_front(tmp_path):
 
     def start(command):
         process = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=environment,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            command,
+            cwd=settings.BASE_DIR,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         processes.append(process)
         return process
 
@@ -128,10 +131,21 @@ def varnish_in_front(tmp_path):
         )
         wait_for_http(f"http://127.0.0.1:{app_port}/robots.txt", app)
         cache = start(
-            [varnishd, "-F", "-j", "none", "-n", str(tmp_path / "varnish"),
-             "-a", f"127.0.0.1:{varnish_port}", "-f", str(tmp_path / "newsroom.vcl"),
-             "-s", "malloc,32m"]
-        )  # fmt: skip
+            [
+                varnishd,
+                "-F",
+                "-j",
+                "none",
+                "-n",
+                str(tmp_path / "varnish"),
+                "-a",
+                f"127.0.0.1:{varnish_port}",
+                "-f",
+                str(tmp_path / "newsroom.vcl"),
+                "-s",
+                "malloc,32m",
+            ]
+        )
         wait_for_http(f"http://127.0.0.1:{varnish_port}/robots.txt", cache)
         start([sys.executable, "manage.py", "worker", "--no-reload"])
         yield varnish_port

@@ -89,9 +89,9 @@ def test_staff_pages_accept_image_sized_bodies(admin_client, settings):
     reaches the admin (which answers as usual)."""
     padding = "a" * (settings.PUBLIC_REQUEST_MAX_BYTES * 2)
     response = admin_client.post(
-        reverse("admin:articles_tag_add"), {"name": "Ouzbékistan", "slug": "ouzbekistan",
-                                           "kind": "country", "padding": padding},
-    )  # fmt: skip
+        reverse("admin:articles_tag_add"),
+        {"name": "Ouzbékistan", "slug": "ouzbekistan", "kind": "country", "padding": padding},
+    )
     assert response.status_code == 302
 
 

@@ -22,7 +22,7 @@ class Command(BaseCommand):
             help="Messages par seconde au plus (défaut : réglage du site).",
         )
         parser.add_argument("--batch-size", type=int, default=None)
-        parser.add_argument("--no-progress", action="store_true")  # fmt: skip
+        parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, issue, rate, batch_size, no_progress, **options):
         try:

@@ -29,11 +29,27 @@ from django.test.utils import CaptureQueriesContext
 from articles.models import Article, Section
 
 SEARCH_TERMS = [
-    "kirghizistan", "kyrgyzstan", "tokaiev", "échanges commerciaux", "barrage rogun",
-    "mer d'aral", "glaciers", "gaz chine", "samarcande tourisme", "migrants russie",
-    "corridor transcaspien", "centrale nucléaire", "bichkek cinéma", "électricité pakistan",
-    "coton", "eau irrigation", "tachkent réformes", "douchanbe", "frontière", "sécheresse",
-]  # fmt: skip
+    "kirghizistan",
+    "kyrgyzstan",
+    "tokaiev",
+    "échanges commerciaux",
+    "barrage rogun",
+    "mer d'aral",
+    "glaciers",
+    "gaz chine",
+    "samarcande tourisme",
+    "migrants russie",
+    "corridor transcaspien",
+    "centrale nucléaire",
+    "bichkek cinéma",
+    "électricité pakistan",
+    "coton",
+    "eau irrigation",
+    "tachkent réformes",
+    "douchanbe",
+    "frontière",
+    "sécheresse",
+]
 
 WRK_SCRIPT = """
 local paths = {}
@@ -180,10 +196,16 @@ class Command(BaseCommand):
         paths_file = self.workdir / "paths.txt"
         paths_file.write_text("\n".join(paths) + "\n")
         command = [
-            "wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
-            "-s", str(self.workdir / "script.lua"), f"http://127.0.0.1:{port}",
-            "--", str(paths_file),
-        ]  # fmt: skip
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(self.workdir / "script.lua"),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(paths_file),
+        ]
         web_before, db_before = self.cpu_seconds(server)
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         web_after, db_after = self.cpu_seconds(server)
