@@ -444,15 +444,17 @@ class Article(models.Model):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         self.version += 1
-        self.derive_text()
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {
-                *kwargs["update_fields"],
-                "version",
-                "updated_at",
-                "body_text",
-                "word_count",
-            }
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            self.derive_text()
+        else:
+            # A partial save derives the text only from a body it writes: this
+            # instance's copy of the others may be older than the database's.
+            derived = set()
+            if {"body", "standfirst"} & set(update_fields):
+                self.derive_text()
+                derived = {"body_text", "word_count"}
+            kwargs["update_fields"] = {*update_fields, *derived, "version", "updated_at"}
         previous = None
         if self.pk:
             previous = Article.objects.filter(pk=self.pk).values("slug", "status").first()

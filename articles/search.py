@@ -182,13 +182,14 @@ def _s_runs(count, s, sharp):
 @lru_cache(maxsize=256)
 def _stems_pattern(stems):
     """Any spelling of one of ``stems``, wherever it is: highlight keeps the
-    matches that start a word (after its punctuation). Looking for the
+    matches that start a word or a part of one (after punctuation). Looking for the
     letters alone is several times faster than asking the pattern to look
     behind at every position."""
     return re.compile("|".join(_spellings(stem) for stem in stems))
 
 
 _WORD_LETTER = re.compile(r"\w")
+_NOT_WORD_LETTER = re.compile(r"\W")
 
 
 def highlight(text: str, stems: list[str], length: int = 40) -> str:
@@ -206,21 +207,31 @@ def highlight(text: str, stems: list[str], length: int = 40) -> str:
     stems = sorted({stem for stem in stems if len(stem) >= 2}, key=len, reverse=True)
     hits, offsets = [], []  # the matching words' numbers, where they start
     if stems:
+        search = _stems_pattern(tuple(stems)).search
         position = index = 0
-        for match in _stems_pattern(tuple(stems)).finditer(text):
-            word_start = text.rfind(" ", 0, match.start()) + 1
-            if _WORD_LETTER.search(text, word_start, match.start()):
-                continue  # inside a word
+        match = search(text)
+        while match:
+            start = match.start()
+            if start and _WORD_LETTER.match(text, start - 1):
+                # Inside a word: the next start is after a space or punctuation.
+                after = _NOT_WORD_LETTER.search(text, start)
+                match = search(text, after.start()) if after else None
+                continue
+            # A part of a word counts (« l’économie », « porte-avions »): the
+            # search index splits words at apostrophes and hyphens too.
+            word_start = text.rfind(" ", 0, start) + 1
             index += text.count(" ", position, word_start)
             position = word_start
             hits.append(index)
             offsets.append(word_start)
+            word_end = text.find(" ", start)
+            match = search(text, word_end) if word_end > 0 else None
     best_start, start_offset = 0, 0
     if hits:
         # The window that starts a little before a hit and holds the most hits.
         best_count = best = 0
         for number, hit in enumerate(hits):
-            count = bisect_left(hits, hit + length - 3) - bisect_left(hits, hit)
+            count = bisect_left(hits, hit + max(1, length - 3)) - bisect_left(hits, hit)
             if count > best_count:
                 best, best_count = number, count
         best_start, start_offset = hits[best], offsets[best]

@@ -51,8 +51,11 @@ def wait_for_http(url, process, seconds=30):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
+    from articles.views import _lexemes_of
+
     for alias in settings.CACHES:
         caches[alias].clear()
+    _lexemes_of.cache_clear()  # each worker's memory of the stemmer's answers
     yield
     for alias in settings.CACHES:
         caches[alias].clear()

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pytest_django.asserts import assertContains
 
+from articles import search as search_module
 from articles.models import Article, SpellingVariantGroup
 from articles.search import (
     _marked,
@@ -137,6 +138,24 @@ def test_the_excerpt_follows_the_body_as_saved_even_a_partial_save(client):
     assertContains(response, "Chapô. Le coton et la <mark>soie</mark> de Khodjent.", html=True)
 
 
+def test_a_partial_save_of_other_fields_keeps_the_newer_text_of_the_database():
+    """An instance loaded before someone else changed the body, saved with
+    update_fields that leave the body alone, does not write its older text
+    over the body's plain text and word count."""
+    article = make_article(title="Steppe", standfirst="Chapô.", body="<p>Le coton.</p>")
+    stale = Article.objects.get(pk=article.pk)
+    article.body = "<p>La soie de Khodjent.</p>"
+    article.save()
+    stale.title = "Steppe et coton"
+    stale.save(update_fields=["title"])
+    stale.refresh_from_db()
+    assert (stale.title, stale.body_text, stale.word_count) == (
+        "Steppe et coton",
+        "La soie de Khodjent.",
+        5,
+    )
+
+
 def test_the_excerpt_is_the_densest_window_with_punctuation_outside_the_marks():
     """Of two passages, the excerpt is the one with more matches; a word after
     « œ » (two letters folded) is still found at its place; punctuation stays
@@ -159,6 +178,43 @@ def test_the_excerpt_is_the_densest_window_with_punctuation_outside_the_marks():
     assert highlight("   ", ["x"]) == "" and highlight("Sans rien", []) == "Sans rien"
 
 
+def test_a_word_after_an_elision_or_a_hyphen_is_marked():
+    """PostgreSQL finds « l’économie » and « porte-avions » for « économie » and
+    « avion » (it splits words there): the excerpt marks them too, but not a
+    stem found inside a word."""
+    text = "Sur l’économie du porte-avions, l'Economie des avions et des biplans."
+    assert highlight(text, ["econom", "avion"]) == (
+        "Sur <mark>l’économie</mark> du <mark>porte-avions</mark>, "
+        "<mark>l&#x27;Economie</mark> des <mark>avions</mark> et des biplans."
+    )
+
+
+def test_a_long_run_of_letters_is_read_once(monkeypatch):
+    """A stem that keeps matching inside one long word (pasted data, a URL) is
+    not looked for again after each of its matches there: the excerpt of a
+    word of 400,000 letters holding 200,000 matches takes two searches, one
+    that finds the first match inside the word and one from the next space."""
+
+    class CountingPattern:
+        def __init__(self, pattern):
+            self.pattern, self.searches = pattern, 0
+
+        def search(self, *args):
+            self.searches += 1
+            return self.pattern.search(*args)
+
+    patterns, compile_pattern = [], search_module._stems_pattern
+
+    def counting(stems):
+        patterns.append(CountingPattern(compile_pattern(stems)))
+        return patterns[-1]
+
+    monkeypatch.setattr(search_module, "_stems_pattern", counting)
+    text = "ab" * 200_000 + " un deux trois fin ba"
+    assert highlight(text, ["ba"], length=4) == "… deux trois fin <mark>ba</mark>"
+    assert [pattern.searches for pattern in patterns] == [2]
+
+
 # Letters of French, transliterations and Cyrillic, in both cases, with the
 # ones that fold to two letters, and punctuation that sticks to words.
 _LETTERS = "aeiouAEIOUéÉèêëàâäîïôöûüçÇœŒæÆßıİłŁøđșțğǎkKдДяЯжЖ«»,;.'’-1"
@@ -176,7 +232,8 @@ def test_excerpts_mark_the_words_whose_folded_form_starts_with_a_stem(
     words, picks, cut, length, spaces
 ):
     """Matching the unfolded text with letter classes marks exactly the words
-    that, folded one by one, start (after punctuation) with a stem, and the
+    that, folded one by one, have a stem at their start or after punctuation
+    inside them (« l’économie »), and the
     excerpt is the window that starts three words before the hit with the
     most hits after it, as a plain word-by-word reading finds."""
     stems = []
@@ -184,8 +241,8 @@ def test_excerpts_mark_the_words_whose_folded_form_starts_with_a_stem(
         letters = re.sub(r"[\W_]", "", fold(words[pick % len(words)]))[:cut]
         if len(letters) >= 2:
             stems.append(letters)
-    starts = re.compile(r"[^\w ]*(?:" + "|".join(map(re.escape, stems)) + ")") if stems else None
-    hits = [n for n, word in enumerate(words) if starts and starts.match(fold(word))]
+    starts = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, stems)) + ")") if stems else None
+    hits = [n for n, word in enumerate(words) if starts and starts.search(fold(word))]
     first = best = 0
     for hit in hits:
         count = len([other for other in hits if hit <= other < hit + length - 3])
