@@ -81,21 +81,18 @@ class StatusFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("draft", _("Brouillon")),
-            ("review", _("En relecture")),
+            (Article.Status.DRAFT, Article.Status.DRAFT.label),
+            (Article.Status.REVIEW, Article.Status.REVIEW.label),
             ("scheduled", _("Programmé")),
             ("live", _("En ligne")),
         ]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
         match self.value():
-            case "draft":
-                return queryset.filter(status=Article.Status.DRAFT)
-            case "review":
-                return queryset.filter(status=Article.Status.REVIEW)
+            case Article.Status.DRAFT | Article.Status.REVIEW:
+                return queryset.filter(status=self.value())
             case "scheduled":
-                return queryset.filter(status=Article.Status.PUBLISHED, published_at__gt=now)
+                return queryset.scheduled()
             case "live":
                 return queryset.published()
         return queryset

@@ -198,6 +198,10 @@ class ArticleQuerySet(models.QuerySet):
         """The one visibility rule: published, and the publication time has come."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def scheduled(self):
+        """Published with a publication time still to come: not public yet."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
+
     def in_section(self, section):
         return self.filter(section=section)
 

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from .models import Article, Author, Section, Tag
@@ -31,13 +31,16 @@ class SectionSitemap(SiteSitemap):
     changefreq = "hourly"
 
     def items(self):
-        public = Q(
-            articles__status=Article.Status.PUBLISHED,
-            articles__published_at__lte=timezone.now(),
+        # The one visibility rule (published()), not a copy of it.
+        newest = (
+            Article.objects.published()
+            .filter(section=OuterRef("pk"))
+            .order_by("-published_at")
+            .values("published_at")[:1]
         )
-        return Section.objects.annotate(
-            last_published=Max("articles__published_at", filter=public)
-        ).order_by("position", "name")
+        return Section.objects.annotate(last_published=Subquery(newest)).order_by(
+            "position", "name"
+        )
 
     def lastmod(self, section):
         return section.last_published
