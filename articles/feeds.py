@@ -57,8 +57,7 @@ class LatestArticlesFeed(Feed):
         return (
             self.articles()
             .select_related("section")
-            .prefetch_related("authors", "tags")
-            .latest()[:FEED_SIZE]
+            .prefetch_related("authors", "tags")[:FEED_SIZE]
         )
 
     def item_title(self, item):
@@ -121,6 +120,5 @@ class SectionFeed(LatestArticlesFeed):
             Article.objects.published()
             .in_section(section)
             .select_related("section")
-            .prefetch_related("authors", "tags")
-            .latest()[:FEED_SIZE]
+            .prefetch_related("authors", "tags")[:FEED_SIZE]
         )

@@ -210,9 +210,6 @@ class ArticleQuerySet(models.QuerySet):
         see SectionQuerySet.attach_to."""
         return self.only(*CARD_COLUMNS)
 
-    def latest(self):
-        return self.order_by("-published_at", "-pk")
-
     def latest_per_section(self, sections, count):
         """The ``count`` latest articles of each of ``sections`` (newest first,
         sections attached), in one query that reads a few index entries per
@@ -419,7 +416,9 @@ class Article(models.Model):
     objects = ArticleManager()
 
     class Meta:
+        # Newest first everywhere: listings, feeds and Django's latest()/earliest().
         ordering = ["-published_at", "-pk"]
+        get_latest_by = ["published_at", "pk"]
         verbose_name = _("article")
         verbose_name_plural = _("articles")
         indexes = [

@@ -41,8 +41,8 @@ def home(request):
     """The lead story (the latest « à la une », else the latest article), the
     latest articles, and a block per section."""
     published = Article.objects.published().for_listing()
-    latest = list(published.latest()[: LATEST_COUNT + 1])
-    lead = published.filter(is_featured=True).latest().first() or (latest[0] if latest else None)
+    latest = list(published[: LATEST_COUNT + 1])
+    lead = published.filter(is_featured=True).first() or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
     sections = Section.objects.navigation()
     blocks = Article.objects.published().latest_per_section(sections, PER_SECTION_COUNT)
@@ -71,7 +71,7 @@ def _paginate(request, queryset, per_page=None):
 @require_safe
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
-    articles = Article.objects.published().in_section(section).for_listing().latest()
+    articles = Article.objects.published().in_section(section).for_listing()
     return render(
         request,
         "articles/section_detail.html",
@@ -82,7 +82,7 @@ def section_detail(request, slug):
 @require_safe
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.public(), slug=slug)
-    articles = Article.objects.published().filter(authors=author).for_listing().latest()
+    articles = Article.objects.published().filter(authors=author).for_listing()
     return render(
         request,
         "articles/author_detail.html",
@@ -93,7 +93,7 @@ def author_detail(request, slug):
 @require_safe
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
-    articles = Article.objects.published().filter(tags=tag).for_listing().latest()
+    articles = Article.objects.published().filter(tags=tag).for_listing()
     return render(
         request, "articles/tag_detail.html", {"tag": tag, "page": _paginate(request, articles)}
     )

@@ -80,3 +80,14 @@ def test_staff_without_change_permission_cannot_preview(client):
 def test_unknown_article_is_404_even_for_staff(admin_client):
     """An address that names no article is 404 for everyone."""
     assert admin_client.get("/article/n-existe-pas/").status_code == 404
+
+
+def test_djangos_latest_and_the_default_order_say_newest_first():
+    """Article's own ordering and get_latest_by name the newest article: no
+    queryset method of ours shadows QuerySet.latest()."""
+    now = timezone.now()
+    older = make_article(title="Ancien", published_at=now - timedelta(days=2))
+    newer = make_article(title="Récent", published_at=now - timedelta(hours=1))
+    assert Article.objects.published().latest() == newer
+    assert Article.objects.published().earliest() == older
+    assert list(Article.objects.published()) == [newer, older]

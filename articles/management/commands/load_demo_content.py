@@ -139,7 +139,7 @@ class Command(BaseCommand):
             },
         )
         if created:
-            for position, article in enumerate(Article.objects.published().latest()[:3]):
+            for position, article in enumerate(Article.objects.published()[:3]):
                 IssueArticle.objects.create(issue=issue, article=article, position=position)
 
     def create_accounts(self):

@@ -71,7 +71,7 @@ class Command(BaseCommand):
             )
             issue = Issue.objects.create(subject="Mesure d’envoi", introduction="Bonjour.")
             for position, article in enumerate(
-                Article.objects.published().exclude(hero_image="").latest()[:5]
+                Article.objects.published().exclude(hero_image="")[:5]
             ):
                 IssueArticle.objects.create(issue=issue, article=article, position=position)
             Delivery.objects.create_for(issue)
