@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import Article, Correction, PreviewLink
+from .revisions import EDITABLE_FIELDS
 from .templatetags.articles_tags import french_datetime
 
 
@@ -20,22 +21,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = [
-            "title",
-            "slug",
-            "standfirst",
-            "body",
-            "hero_image",
-            "hero_image_alt",
-            "hero_image_caption",
-            "hero_image_credit",
-            "section",
-            "tags",
-            "authors",
-            "status",
-            "published_at",
-            "is_featured",
-        ]
+        fields = EDITABLE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

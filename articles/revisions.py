@@ -26,6 +26,9 @@ CONTENT_FIELDS = [
     "authors",
     "tags",
 ]
+# What an editor edits in the article form: the content, and where and when
+# it is shown.
+EDITABLE_FIELDS = [*CONTENT_FIELDS, "is_featured", "status", "published_at"]
 TEXT_FIELDS = {"standfirst", "body"}
 _WORDS = re.compile(r"\S+\s*")
 
@@ -66,7 +69,7 @@ def diff_data(before, after):
     """The fields that differ between two snapshots, ready to show."""
     names = _names([before, after])
     changes = []
-    for name in [*CONTENT_FIELDS, "is_featured", "status", "published_at"]:
+    for name in EDITABLE_FIELDS:
         old, new = (before or {}).get(name), after.get(name)
         if old == new:
             continue
