@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from newsroom.admin import CheckedFiltersMixin
 
-from .emails import TOKEN_PLACEHOLDER, render_issue, send_test, sender_is_running
+from .emails import TOKEN_PLACEHOLDER, render_issue
 from .models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
+from .sending import send_test, sender_is_running
 
 
 class _Echo:

@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from articles.fields import PlainCharField, PlainTextField
 from articles.models import stamped_by
 
+from .signals import sender_wanted
+
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays valid
 # At most one request (and so one confirmation email) for an address in this
 # period, whoever asks and whatever the address's state.
@@ -494,11 +496,10 @@ class Issue(models.Model):
             .order_by("newsletter_items__position", "newsletter_items__pk")
         )
 
-    def queue(self, user=None):
-        """Start sending: a delivery for each confirmed subscriber, then a task
-        for the worker once this transaction commits. Returns the number queued."""
-        from .tasks import send_issue_task
-
+    def queue(self, user=None, *, start_sender=True):
+        """Start sending: a delivery for each confirmed subscriber, then (unless
+        the caller sends itself) a sender once this transaction commits. Returns
+        the number queued."""
         with transaction.atomic():
             issue = Issue.objects.select_for_update().get(pk=self.pk)
             count = Delivery.objects.create_for(issue)
@@ -507,15 +508,14 @@ class Issue(models.Model):
                 issue.queued_at = timezone.now()
                 issue.queued_by = user
                 issue.save(update_fields=["status", "queued_at", "queued_by"])
-            transaction.on_commit(lambda: send_issue_task.enqueue(issue.pk))
+            if start_sender:
+                self._want_sender()
         self.refresh_from_db()
         return count
 
     def resend_uncertain(self):
         """An editor's choice: put uncertain deliveries back in the queue (some
         readers may get the issue twice) and start a sender."""
-        from .tasks import send_issue_task
-
         if self.status == Issue.Status.DRAFT:
             return 0
         with transaction.atomic():
@@ -523,16 +523,18 @@ class Issue(models.Model):
                 status=Delivery.Status.PENDING, claimed_at=None
             )
             Issue.objects.filter(pk=self.pk).update(status=Issue.Status.SENDING)
-            transaction.on_commit(lambda: send_issue_task.enqueue(self.pk))
+            self._want_sender()
         return count
 
     def resume(self):
         """Start a sender for what is still waiting (after a worker stopped)."""
-        from .tasks import send_issue_task
-
         if self.status != Issue.Status.SENDING:
             return
-        transaction.on_commit(lambda: send_issue_task.enqueue(self.pk))
+        self._want_sender()
+
+    def _want_sender(self):
+        pk = self.pk
+        transaction.on_commit(lambda: sender_wanted.send(sender=Issue, issue_id=pk))
 
     def progress(self):
         """Deliveries by state: total, sent, failed, uncertain, skipped, waiting."""

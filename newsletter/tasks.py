@@ -1,11 +1,13 @@
 """Background tasks, run by `python manage.py db_worker` (django-tasks with the
 PostgreSQL backend)."""
 
+from django.dispatch import receiver
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from .emails import send_confirmation, send_issue, sender_is_running
 from .models import Issue, SignupRequest, Subscriber
+from .sending import send_confirmation, send_issue, sender_is_running
+from .signals import sender_wanted
 
 
 @task()
@@ -40,6 +42,12 @@ def send_issue_task(issue_id):
     None when another sender is already at work on it)."""
     issue = Issue.objects.get(pk=issue_id)
     return send_issue(issue)
+
+
+@receiver(sender_wanted)
+def queue_sender(sender, issue_id, **kwargs):
+    """An issue has deliveries to send: the worker takes them."""
+    send_issue_task.enqueue(issue_id)
 
 
 def resume_interrupted_work():

@@ -12,8 +12,8 @@ from django.db import connection
 from django.urls import reverse
 
 from articles.models import Article
-from newsletter.emails import SENDER_LOCK_NAMESPACE, send_issue, sender_is_running
 from newsletter.models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
+from newsletter.sending import SENDER_LOCK_NAMESPACE, send_issue, sender_is_running
 from newsroom.embedded_database import url_of
 from tests.factories import make_article, make_subscriber, make_user, signup_data
 

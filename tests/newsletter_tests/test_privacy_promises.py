@@ -158,7 +158,7 @@ def test_a_new_request_after_withdrawal_gives_a_link_that_works(client, monkeypa
 def test_subjects_and_text_parts_are_plain_text(smtp_server):
     """« Eau & énergie : l’Asie… » arrives as typed, not HTML-escaped, in the
     subject header and the text part; the HTML part escapes it."""
-    from newsletter.emails import send_issue
+    from newsletter.sending import send_issue
 
     subject = 'Eau & énergie : l\'Asie <centrale> "en crise"'
     issue = Issue.objects.create(subject=subject, introduction="Tom & Jerry <3")

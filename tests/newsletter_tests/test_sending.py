@@ -18,8 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from newsletter.emails import _Pace, send_issue
 from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
+from newsletter.sending import Pace, send_issue
 from newsletter.tasks import send_issue_task
 from newsroom.embedded_database import url_of
 from tests.factories import image_upload, make_article, make_user
@@ -205,11 +205,11 @@ def test_pace_spaces_messages_at_the_configured_rate(monkeypatch):
         clock[0] += seconds
 
     monkeypatch.setattr(time, "sleep", fake_sleep)
-    pace = _Pace(10)
+    pace = Pace(10)
     for _ in range(4):
         pace.wait()
     assert [round(s, 3) for s in slept] == [0.1, 0.1, 0.1]
-    assert _Pace(0).interval == 0
+    assert Pace(0).interval == 0
 
 
 def test_editors_preview_and_send_a_test_to_themselves(
@@ -434,3 +434,69 @@ def test_a_starting_worker_queues_signups_a_killed_worker_left(settings):
     )
     assert queued == sorted([orphan.pk, waiting.pk])
     assert resume_interrupted_work() == ([], [])
+
+
+def test_a_sender_given_a_connection_sends_through_it_and_not_the_sites(smtp_server, settings):
+    """send_issue(connection=…) hands every message to that mail server; the site's
+    own mail settings (here: kept in memory) are not used."""
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    confirmed_subscribers(3)
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    connection = mail.get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host="127.0.0.1",
+        port=smtp_server.port,
+        use_tls=False,
+        use_ssl=False,
+    )
+    counts = send_issue(issue, connection=connection)
+    assert counts["sent"] == 3
+    assert sorted(r for envelope in smtp_server for r in envelope.rcpt_tos) == [
+        "abonne0@exemple.org",
+        "abonne1@exemple.org",
+        "abonne2@exemple.org",
+    ]
+    assert mail.outbox == []
+
+
+def test_the_command_queues_a_draft_as_the_admin_does_and_sends_it_itself(
+    smtp_server, settings, django_capture_on_commit_callbacks
+):
+    """send_newsletter on a draft goes through Issue.queue(): the issue is stamped
+    « envoi lancé le », no task is left for the worker, and this process sends."""
+    settings.TASKS = DATABASE_TASKS
+    confirmed_subscribers(2)
+    issue = make_issue(articles=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_newsletter", issue.pk, "--no-progress", verbosity=0)
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+    assert issue.queued_at is not None
+    assert DBTaskResult.objects.count() == 0
+    assert len(smtp_server) == 2
+
+
+def test_the_models_and_the_renderer_import_neither_the_sender_nor_the_tasks():
+    """models.py says that a sender is wanted (a signal); emails.py only renders
+    and builds messages. Neither imports sending.py or tasks.py, so there is no
+    cycle models → tasks → emails → models."""
+    import ast
+    from pathlib import Path
+
+    def imported(module):
+        tree = ast.parse(Path(settings.BASE_DIR, "newsletter", f"{module}.py").read_text())
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names.add("." * node.level + (node.module or ""))
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        return names
+
+    forbidden = {".tasks", ".sending", "newsletter.tasks", "newsletter.sending"}
+    assert imported("models") & forbidden == set()
+    assert imported("emails") & (forbidden | {".models", "newsletter.models"}) == set()
+    assert ".signals" in imported("models")

@@ -4,10 +4,9 @@ admin, but in this process, with a progress bar."""
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from newsletter.emails import send_issue
-from newsletter.models import Delivery, Issue
+from newsletter.models import Issue
+from newsletter.sending import send_issue
 
 
 class Command(BaseCommand):
@@ -32,10 +31,8 @@ class Command(BaseCommand):
         if not issue.items():
             raise CommandError("Cette newsletter ne contient aucun article publié.")
         if issue.status == Issue.Status.DRAFT:
-            with transaction.atomic():
-                added = Delivery.objects.create_for(issue)
-                Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
-                issue.status = Issue.Status.SENDING
+            # Queued as « Envoyer » queues it, but sent by this process.
+            added = issue.queue(start_sender=False)
             self.stdout.write(f"{added} envoi(s) ajouté(s) à la file.")
         # Otherwise resume: readers who subscribed since do not get an old issue.
         show = None if no_progress else self.progress_bar

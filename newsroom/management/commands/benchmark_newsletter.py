@@ -6,12 +6,13 @@ import socket
 import time
 
 from django.conf import settings
+from django.core.mail import get_connection
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from articles.models import Article
-from newsletter.emails import send_issue
 from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
+from newsletter.sending import send_issue
 
 BENCH_DOMAIN = "bench.invalid"
 
@@ -40,14 +41,19 @@ class Command(BaseCommand):
             port = probe.getsockname()[1]
         controller = Controller(Handler(), hostname="127.0.0.1", port=port)
         controller.start()
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        mail = get_connection(
+            "django.core.mail.backends.smtp.EmailBackend",
+            host="127.0.0.1",
+            port=port,
+            username="",
+            password="",
+            use_tls=False,
+            use_ssl=False,
+        )
         try:
             issue = self.prepare(subscribers)
             started = time.perf_counter()
-            counts = send_issue(issue, rate=0)
+            counts = send_issue(issue, connection=mail, rate=0)
             elapsed = time.perf_counter() - started
         finally:
             controller.stop()

@@ -490,7 +490,7 @@ class Command(BaseCommand):
 
     def sending_worker(self):
         """The worker whose database connection holds the issue's sending lock."""
-        from newsletter.emails import SENDER_LOCK_NAMESPACE
+        from newsletter.sending import SENDER_LOCK_NAMESPACE
 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -1,0 +1,9 @@
+"""The newsletter's signals."""
+
+from django.dispatch import Signal
+
+# Sent, with ``issue_id``, once the transaction that left an issue with
+# deliveries to send has committed. The models only say that a sender is
+# wanted; ``tasks.py`` answers by queueing one for the worker, so the models
+# never import the task queue.
+sender_wanted = Signal()
