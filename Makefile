@@ -9,7 +9,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: help run serve setup test lint format migrate demo bench cluster-check lock clean
+.PHONY: help run serve setup test lint format messages migrate demo bench cluster-check lock clean
 
 help:
 	@echo "make run     set everything up and serve http://127.0.0.1:$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make cluster-check  run two app servers, nginx and two workers under load and failures"
 	@echo "make lint    ruff check + format check + migrations check"
 	@echo "make format  ruff format + fixes"
+	@echo "make messages  update and compile the French catalogue (needs gettext)"
 	@echo "make lock    regenerate requirements*.lock from pyproject.toml"
 
 $(BIN)/python:
@@ -122,6 +123,18 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The French catalogue (locale/fr), committed with its compiled .mo so that a
+# machine without gettext runs the site. Message ids are French: a new entry
+# gets its id as translation (msgen); English ids of installed packages
+# (newsroom/package_strings.py) must then be translated by hand.
+PO := locale/fr/LC_MESSAGES/django.po
+messages: $(RUNTIME_STAMP)
+	$(MANAGE) makemessages -l fr --no-obsolete --ignore=.venv --ignore=node_modules \
+		--ignore=var --ignore=tests --ignore=static
+	msgattrib --clear-fuzzy --empty --no-obsolete $(PO) -o $(PO)
+	msgattrib --untranslated $(PO) | msgen - | msgcat --use-first --sort-by-file - $(PO) -o $(PO)
+	$(MANAGE) compilemessages -l fr --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf $(VENV) var/static .pytest_cache

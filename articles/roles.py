@@ -1,7 +1,11 @@
-"""The newsroom's roles are groups; migrations grant them permissions with this."""
+"""The newsroom's roles are groups; migrations grant them permissions with this.
 
-JOURNALIST = "Journalist"
-EDITOR = "Editor"
+The names are shown to staff in the admin, so they are French. Migrations written
+before the rename (articles 0019) spell the English names they ran with; later ones
+use these constants."""
+
+JOURNALIST = "Journaliste"
+EDITOR = "Éditeur"
 
 
 def grant_permissions(apps, grants):

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.contrib.staticfiles.apps import StaticFilesConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NewsroomConfig(AppConfig):
     name = "newsroom"
-    verbose_name = "Newsroom"
+    verbose_name = _("Rédaction")
 
 
 class NewsroomStaticFilesConfig(StaticFilesConfig):

@@ -88,7 +88,7 @@ def make_user(*, staff=True, superuser=False, perms=(), **fields):
 
 
 def make_member(group_name, **fields):
-    """A staff user in one of the newsroom's groups ("Journalist", "Editor")."""
+    """A staff user in one of the newsroom's groups ("Journaliste", "Éditeur")."""
     from django.contrib.auth.models import Group
 
     user = make_user(**fields)

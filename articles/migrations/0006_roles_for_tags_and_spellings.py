@@ -1,6 +1,10 @@
 from django.db import migrations
 
-from articles.roles import EDITOR, JOURNALIST, grant_permissions
+from articles.roles import grant_permissions
+
+# The group names as they were before articles 0019 renamed them.
+JOURNALIST = "Journalist"
+EDITOR = "Editor"
 
 GRANTS = {
     JOURNALIST: {"articles": ["view_tag", "view_spellingvariantgroup"]},

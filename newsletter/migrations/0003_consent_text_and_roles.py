@@ -3,7 +3,10 @@ before the log existed, and the editors' rights on newsletters."""
 
 from django.db import migrations
 
-from articles.roles import EDITOR, grant_permissions
+from articles.roles import grant_permissions
+
+# The group name as it was before articles 0019 renamed it.
+EDITOR = "Editor"
 
 FIRST_TEXT = (
     "En vous inscrivant, vous acceptez de recevoir la newsletter de la rédaction par "

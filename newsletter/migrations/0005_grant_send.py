@@ -1,6 +1,9 @@
 from django.db import migrations
 
-from articles.roles import EDITOR, grant_permissions
+from articles.roles import grant_permissions
+
+# The group name as it was before articles 0019 renamed it.
+EDITOR = "Editor"
 
 
 def grant(apps, schema_editor):

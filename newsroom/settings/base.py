@@ -199,6 +199,8 @@ else:
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Staff sign in through the admin; there is no other login page.
+LOGIN_URL = "admin:login"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Asia/Almaty")
 USE_I18N = True
 USE_TZ = True

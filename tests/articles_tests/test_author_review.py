@@ -27,7 +27,7 @@ def author_form(**overrides):
 def test_a_journalist_cannot_bind_a_byline_to_someone_elses_account():
     """The account field is read-only for journalists: a forged POST binds nothing,
     so the superuser's next article is not signed with the journalist's byline."""
-    journalist = make_member("Journalist")
+    journalist = make_member("Journaliste")
     root = make_user(superuser=True)
     response = client_for(journalist).post(ADD, author_form(user=root.pk))
     assert response.status_code == 302
@@ -39,7 +39,7 @@ def test_a_journalist_cannot_bind_a_byline_to_someone_elses_account():
 
 def test_an_editor_binds_a_byline_to_an_account():
     """Editors see and use the account field."""
-    editor = make_member("Editor")
+    editor = make_member("Éditeur")
     colleague = make_user()
     client = client_for(editor)
     assert 'name="user"' in client.get(ADD).content.decode()
@@ -51,7 +51,7 @@ def test_an_editor_binds_a_byline_to_an_account():
 def test_a_new_author_page_is_public_only_once_an_article_it_signs_is(client):
     """An author created by a journalist is not public: its page is 404 and it is
     absent from the sitemap until an editor publishes an article it signs."""
-    journalist = make_member("Journalist")
+    journalist = make_member("Journaliste")
     client_for(journalist).post(ADD, author_form(bio="Ma bio non relue."))
     author = Author.objects.get(slug="nouvelle-plume")
     page = reverse("articles:author-detail", args=[author.slug])
@@ -72,7 +72,7 @@ def test_a_new_author_page_is_public_only_once_an_article_it_signs_is(client):
 def test_only_editors_change_or_delete_a_public_author():
     """A journalist allowed to change authors may still edit a byline no public
     article carries, but not a public author page; an editor may."""
-    journalist = make_member("Journalist")
+    journalist = make_member("Journaliste")
     journalist.user_permissions.add(
         *Permission.objects.filter(codename__in=["change_author", "delete_author"])
     )
@@ -99,7 +99,7 @@ def test_only_editors_change_or_delete_a_public_author():
     private.refresh_from_db()
     assert private.name == "Corrigée"
 
-    editor = client_for(make_member("Editor"))
+    editor = client_for(make_member("Éditeur"))
     posted = editor.post(change(public), author_form(name="Relue", slug=public.slug))
     assert posted.status_code == 302
     public.refresh_from_db()

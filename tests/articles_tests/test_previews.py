@@ -164,7 +164,7 @@ def test_journalist_can_create_a_link_for_own_draft(client):
     from tests.factories import make_author
 
     alice = make_user(username="alice")
-    alice.groups.add(Group.objects.get(name="Journalist"))
+    alice.groups.add(Group.objects.get(name="Journaliste"))
     article = make_article(published=False, authors=[make_author(user=alice)])
     client.force_login(alice)
     link = _create_link(client, article, recipient="Ma source")

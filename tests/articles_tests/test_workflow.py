@@ -40,9 +40,9 @@ def client_for(user):
 @pytest.fixture
 def newsroom():
     """Two journalists with bylines, an editor and a superuser, and their clients."""
-    alice = member("Journalist", username="alice")
-    bruno = member("Journalist", username="bruno")
-    editor = member("Editor", username="edith")
+    alice = member("Journaliste", username="alice")
+    bruno = member("Journaliste", username="bruno")
+    editor = member("Éditeur", username="edith")
     root = make_user(superuser=True, username="root")
     make_author(name="Alice", user=alice)
     make_author(name="Bruno", user=bruno)
@@ -65,14 +65,18 @@ def draft_of(user, **fields):
 
 
 def test_roles_exist_with_their_permissions():
-    """The data migration creates the Journalist and Editor groups; only editors publish."""
+    """The data migrations create the « Journaliste » and « Éditeur » groups (staff
+    read the names in the admin, so no English ones are left); only editors publish."""
+    assert set(Group.objects.values_list("name", flat=True)) == {"Journaliste", "Éditeur"}
     journalist = set(
-        Group.objects.get(name="Journalist").permissions.values_list("codename", flat=True)
+        Group.objects.get(name="Journaliste").permissions.values_list("codename", flat=True)
     )
-    editor = set(Group.objects.get(name="Editor").permissions.values_list("codename", flat=True))
+    editor = set(Group.objects.get(name="Éditeur").permissions.values_list("codename", flat=True))
     assert {"add_article", "change_article", "view_article"} <= journalist
     assert "publish_article" not in journalist
     assert {"publish_article", "delete_article", "add_correction"} <= editor
+    assert {"send_issue", "add_issue", "view_subscriber", "add_tag"} <= editor
+    assert "send_issue" not in journalist
 
 
 def _edit(client, article, **changes):
@@ -419,7 +423,7 @@ def test_stale_copy_is_refused_and_shows_the_other_change(newsroom):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_simultaneous_saves_of_one_version_let_only_one_through():
     """Two saves of the same version at the same moment: one passes, one is refused."""
-    Group.objects.get_or_create(name="Editor")
+    Group.objects.get_or_create(name="Éditeur")
     users = [make_user(superuser=True, username=f"sim{i}") for i in range(2)]
     article = make_article(published=False)
     data = admin_article_data(article)

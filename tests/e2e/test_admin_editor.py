@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_journalist_uploads_an_image_from_ckeditor(page):
     """A journalist uploads an image from the editor; it is stored, CSRF included."""
     user = make_user(username="journaliste")
-    user.groups.add(Group.objects.get(name="Journalist"))
+    user.groups.add(Group.objects.get(name="Journaliste"))
     page.goto("/admin/login/")
     page.fill("#id_username", "journaliste")
     page.fill("#id_password", "motdepasse-test")

@@ -238,7 +238,7 @@ def test_editors_preview_and_send_a_test_to_themselves(
 def test_journalists_cannot_send(client):
     """Sending is an editor's right: a journalist's request is refused and nothing queues."""
     user = make_user()
-    user.groups.add(Group.objects.get(name="Journalist"))
+    user.groups.add(Group.objects.get(name="Journaliste"))
     client.force_login(user)
     issue = make_issue()
     confirmed_subscribers(2)

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from articles.images import make_renditions
 from articles.models import Article, Author, Section, Tag
+from articles.roles import EDITOR, JOURNALIST
 
 CONTENT_FILE = Path(__file__).with_name("demo_content.toml")
 IMAGE_SIZE = (1600, 1000)
@@ -26,8 +27,8 @@ IMAGE_SIZE = (1600, 1000)
 # with the development settings (or DEBUG on).
 DEMO_ACCOUNTS = [
     ("admin", "admin-demo", True, None, None),
-    ("editrice", "editrice-demo", False, "Editor", "claire-dubreuil"),
-    ("journaliste", "journaliste-demo", False, "Journalist", "aigerim-seitkali"),
+    ("editrice", "editrice-demo", False, EDITOR, "claire-dubreuil"),
+    ("journaliste", "journaliste-demo", False, JOURNALIST, "aigerim-seitkali"),
 ]
 
 
