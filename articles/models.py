@@ -26,8 +26,8 @@ from .search import (
     title_key,
 )
 
-NAVIGATION_CACHE_KEY = "articles:navigation"
-# What an article card shows: listings load these and nothing more.
+# What an article card shows: listings load these and nothing more (and the
+# section's name and address, see SECTION_COLUMNS).
 CARD_COLUMNS = [
     "id",
     "title",
@@ -44,6 +44,7 @@ CARD_COLUMNS = [
     "hero_image_alt",
     "hero_renditions",
 ]
+SECTION_COLUMNS = ["name", "slug"]
 WORDS_PER_MINUTE = 230
 
 
@@ -69,29 +70,6 @@ def new_preview_token():
     return secrets.token_urlsafe(32)
 
 
-class SectionQuerySet(models.QuerySet):
-    def attach_to(self, articles):
-        """Give articles their section from the cached menu, without a query
-        (unless a section is missing from it)."""
-        sections = {section.pk: section for section in self.navigation()}
-        missing = {a.section_id for a in articles} - sections.keys()
-        if missing:
-            sections.update(self.model.objects.in_bulk(missing))
-        for article in articles:
-            article.section = sections[article.section_id]
-        return articles
-
-    def navigation(self):
-        """Sections in navigation order, cached while content is unchanged:
-        every page shows them."""
-        key = versioned_key(NAVIGATION_CACHE_KEY)
-        sections = cache.get(key)
-        if sections is None:
-            sections = list(self.order_by("position", "name"))
-            cache.set(key, sections, versioned_timeout(3600))
-        return sections
-
-
 class Section(models.Model):
     name = PlainCharField(_("nom"), max_length=100)
     slug = models.SlugField(
@@ -110,8 +88,6 @@ class Section(models.Model):
         default=0,
         help_text=_("Ordre dans le menu : les plus petits nombres viennent en premier."),
     )
-
-    objects = SectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "name"]
@@ -205,33 +181,33 @@ class ArticleQuerySet(models.QuerySet):
     def in_section(self, section):
         return self.filter(section=section)
 
-    def for_listing(self):
-        """Only what article cards show. Sections come from the cached menu:
-        see SectionQuerySet.attach_to."""
-        return self.only(*CARD_COLUMNS)
+    def for_listing(self, *also):
+        """Only what article cards show (and the fields named in ``also``), with
+        the section's name and address."""
+        return self.select_related("section").only(
+            *CARD_COLUMNS, *(f"section__{column}" for column in SECTION_COLUMNS), *also
+        )
 
-    def latest_per_section(self, sections, count):
-        """The ``count`` latest articles of each of ``sections`` (newest first,
-        sections attached), in one query that reads a few index entries per
-        section whatever the archive's size. SQL by hand for the same reason as
-        related_to."""
-        if not sections:
-            return []
+    def latest_per_section(self, count):
+        """The ``count`` latest articles of each section, sections in menu order
+        and articles newest first, each with its section, in one query that reads
+        a few index entries per section whatever the archive's size. SQL by hand
+        for the same reason as related_to."""
         where_sql, where_params = self._where_sql()
-        table = Article._meta.db_table
+        table, sections = Article._meta.db_table, Section._meta.db_table
         columns = ", ".join(f'"{table}"."{column}"' for column in CARD_COLUMNS)
         sql = f"""
-            SELECT latest.* FROM unnest(%s::bigint[]) AS section(id)
+            SELECT latest.*, {_section_columns("section")} FROM "{sections}" section
             CROSS JOIN LATERAL (
                 SELECT {columns} FROM "{table}"
                 WHERE {where_sql} AND "{table}".section_id = section.id
                 ORDER BY "{table}".published_at DESC, "{table}".id DESC
                 LIMIT %s
             ) latest
-            ORDER BY latest.published_at DESC, latest.id DESC
+            ORDER BY section.position, section.name, section.id,
+                latest.published_at DESC, latest.id DESC
         """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-        params = [[section.pk for section in sections], *where_params, count]
-        return Section.objects.attach_to(list(Article.objects.raw(sql, params)))
+        return _with_sections(Article.objects.raw(sql, [*where_params, count]))
 
     def _where_sql(self):
         """This queryset's conditions as SQL, for the hand-written queries below:
@@ -253,11 +229,11 @@ class ArticleQuerySet(models.QuerySet):
         table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
         columns = ", ".join(f'"{table}"."{column}"' for column in CARD_COLUMNS)
         sql = f"""
-            SELECT recent.*, (
+            SELECT recent.*, {_section_columns("section")}, (
                 SELECT count(*) FROM "{tags_table}" t
                 WHERE t.article_id = recent.id AND t.tag_id = ANY(%s)
             ) AS shared_tags
-            FROM (
+            FROM "{Section._meta.db_table}" section JOIN (
                 SELECT {columns} FROM "{table}"
                 WHERE {where_sql} AND "{table}".id <> %s AND (
                     "{table}".section_id = %s OR EXISTS (
@@ -267,7 +243,7 @@ class ArticleQuerySet(models.QuerySet):
                 )
                 ORDER BY "{table}".published_at DESC
                 LIMIT %s
-            ) recent
+            ) recent ON recent.section_id = section.id
             ORDER BY shared_tags DESC, recent.published_at DESC
             LIMIT %s
         """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
@@ -280,8 +256,7 @@ class ArticleQuerySet(models.QuerySet):
             candidates,
             count,
         ]
-        related = list(Article.objects.raw(sql, params))
-        return Section.objects.attach_to(related)
+        return _with_sections(Article.objects.raw(sql, params))
 
     def search_ranking(self, query):
         """The primary keys of the articles matching a tsquery (see
@@ -309,6 +284,23 @@ class ArticleQuerySet(models.QuerySet):
                 "SET LOCAL pg_trgm.word_similarity_threshold = %s", [CLOSE_TITLE_SIMILARITY]
             )
             return list(articles[:limit])
+
+
+def _section_columns(alias):
+    """The section's columns for a hand-written query joined to it as ``alias``."""
+    return ", ".join(f'{alias}."{column}" AS section_{column}' for column in SECTION_COLUMNS)
+
+
+def _with_sections(raw_articles):
+    """The articles of a hand-written query that selected _section_columns, each
+    with its section, as select_related would give it."""
+    articles = list(raw_articles)
+    for article in articles:
+        article.section = Section(
+            pk=article.section_id,
+            **{column: getattr(article, f"section_{column}") for column in SECTION_COLUMNS},
+        )
+    return articles
 
 
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
@@ -722,24 +714,6 @@ class PreviewLink(models.Model):
         self.save(update_fields=["revoked_at"])
 
 
-VARIANTS_CACHE_KEY = "articles:spelling-variants"
-
-
-class SpellingVariantGroupQuerySet(models.QuerySet):
-    def variant_map(self):
-        """{folded spelling: every folded spelling of its group}, cached."""
-        key = versioned_key(VARIANTS_CACHE_KEY)
-        mapping = cache.get(key)
-        if mapping is None:
-            mapping = {}
-            for group in self.all():
-                spellings = set(group.folded_spellings())
-                for spelling in spellings:
-                    mapping.setdefault(spelling, set()).update(spellings)
-            cache.set(key, mapping, versioned_timeout(3600))
-        return mapping
-
-
 class SpellingVariantGroup(models.Model):
     """Spellings of one name that readers may type: a search for one finds
     articles written with any other (Kirghizistan / Kirghizstan / Kyrgyzstan)."""
@@ -754,8 +728,6 @@ class SpellingVariantGroup(models.Model):
     note = PlainCharField(
         _("note"), max_length=200, blank=True, help_text=_("Par exemple : pays, capitale.")
     )
-
-    objects = SpellingVariantGroupQuerySet.as_manager()
 
     class Meta:
         ordering = ["spellings"]
@@ -798,3 +770,19 @@ class SpellingVariantGroup(models.Model):
 
 
 SPELLING_RE = re.compile(r"[^\W_\d]+")
+VARIANTS_CACHE_KEY = "articles:spelling-variants"
+
+
+def cached_spelling_variants():
+    """{folded spelling: every folded spelling of its group}, from the cache
+    while content is unchanged: every search reads it."""
+    key = versioned_key(VARIANTS_CACHE_KEY)
+    mapping = cache.get(key)
+    if mapping is None:
+        mapping = {}
+        for group in SpellingVariantGroup.objects.all():
+            spellings = set(group.folded_spellings())
+            for spelling in spellings:
+                mapping.setdefault(spelling, set()).update(spellings)
+        cache.set(key, mapping, versioned_timeout(3600))
+    return mapping

@@ -1,5 +1,7 @@
 import re
 from functools import lru_cache
+from itertools import groupby
+from operator import attrgetter
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,15 +19,14 @@ from django.views.decorators.http import require_POST, require_safe
 
 from .images import check_size, normalize_upload
 from .models import (
-    CARD_COLUMNS,
     SEARCH_RANKED,
     Article,
     ArticleRedirect,
     Author,
     PreviewLink,
     Section,
-    SpellingVariantGroup,
     Tag,
+    cached_spelling_variants,
 )
 from .plaintext import normalize_line
 from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
@@ -44,28 +45,24 @@ def home(request):
     latest = list(published[: LATEST_COUNT + 1])
     lead = published.filter(is_featured=True).first() or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
-    sections = Section.objects.navigation()
-    blocks = Article.objects.published().latest_per_section(sections, PER_SECTION_COUNT)
-    Section.objects.attach_to([a for a in (lead, *latest) if a is not None])
-    by_section = {section: [] for section in sections}
-    for article in blocks:
-        by_section[article.section].append(article)
+    blocks = Article.objects.published().latest_per_section(PER_SECTION_COUNT)
     return render(
         request,
         "articles/home.html",
         {
             "lead": lead,
             "latest": latest,
-            "section_blocks": [(s, articles) for s, articles in by_section.items() if articles],
+            "section_blocks": [
+                (section, list(articles))
+                for section, articles in groupby(blocks, key=attrgetter("section"))
+            ],
         },
     )
 
 
 def _paginate(request, queryset, per_page=None):
     paginator = Paginator(queryset, per_page or settings.ARTICLES_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    page.object_list = Section.objects.attach_to(list(page.object_list))
-    return page
+    return paginator.get_page(request.GET.get("page"))
 
 
 @require_safe
@@ -108,7 +105,7 @@ def search(request):
     raw_query = normalize_line(request.GET.get("q", "")[:MAX_QUERY_LENGTH])
     raw_query = raw_query[:MAX_QUERY_LENGTH].strip()
     words = query_words(raw_query)
-    variants = SpellingVariantGroup.objects.variant_map() if words else {}
+    variants = cached_spelling_variants() if words else {}
     query = build_query(words, variants)
     page = None
     close = ()
@@ -117,19 +114,15 @@ def search(request):
         page = Paginator(published.search_ranking(query), SEARCH_PER_PAGE).get_page(
             request.GET.get("page")
         )
-        found = published.only(*CARD_COLUMNS, "body_text").in_bulk(page.object_list)
-        page.object_list = Section.objects.attach_to(
-            [found[pk] for pk in page.object_list if pk in found]
-        )
+        found = published.for_listing("body_text").in_bulk(page.object_list)
+        page.object_list = [found[pk] for pk in page.object_list if pk in found]
         if page.object_list:
             stems = search_lexemes(words, variants)
             for article in page.object_list:
                 article.excerpt = highlight(f"{article.standfirst} {article.body_text}", stems)
         else:
             # No article has the words: perhaps a typo (« Tachkient »).
-            close = Section.objects.attach_to(
-                list(published.close_titles(" ".join(words), SEARCH_PER_PAGE))
-            )
+            close = published.for_listing().close_titles(" ".join(words), SEARCH_PER_PAGE)
     return render(
         request,
         "articles/search.html",

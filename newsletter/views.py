@@ -7,7 +7,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from articles.models import Section
 from newsroom.views import csrf_failure
 
 from .forms import SubscribeForm
@@ -160,5 +159,6 @@ def archive(request):
 def archive_detail(request, pk):
     """The web version of a sent newsletter (no personal link in it)."""
     issue = get_object_or_404(Issue, pk=pk, status=Issue.Status.SENT)
-    items = Section.objects.attach_to(issue.items())
-    return render(request, "newsletter/archive_detail.html", {"issue": issue, "items": items})
+    return render(
+        request, "newsletter/archive_detail.html", {"issue": issue, "items": issue.items()}
+    )

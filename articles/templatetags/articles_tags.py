@@ -5,9 +5,6 @@ from urllib.parse import quote, urlencode
 
 from django import template
 from django.conf import settings
-from django.core.cache import cache
-from django.db import DatabaseError
-from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -17,13 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from articles.images import make_renditions
-from articles.models import NAVIGATION_CACHE_KEY, Section
+from articles.models import Section
 from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.sanitizer import sanitize_html
 from articles.typography import french_spacing
 from newsroom.links import absolute_url
-from newsroom.pagecache import versioned_key, versioned_timeout
 
 register = template.Library()
 UPDATE_NOTICE_AFTER = timedelta(minutes=15)
@@ -132,22 +128,10 @@ def hero_picture(article, sizes="100vw", loading="lazy", alt=None, css_class="")
     )
 
 
-@register.simple_tag(takes_context=True)
-def site_navigation(context):
-    """The section menu, rendered once and kept with the cached sections."""
-    current = context.get("current_section_slug", "")
-    try:
-        key = versioned_key(f"{NAVIGATION_CACHE_KEY}:html:{current}")
-        html = cache.get(key)
-        if html is None:
-            sections = Section.objects.navigation()
-            html = render_to_string(
-                "includes/navigation.html", {"sections": sections, "current": current}
-            )
-            cache.set(key, html, versioned_timeout(3600))
-    except DatabaseError:
-        return ""  # error pages still render when the database is down
-    return mark_safe(html)
+@register.simple_tag
+def navigation_sections():
+    """The sections of the menu, in its order (base.html caches the menu)."""
+    return Section.objects.all()
 
 
 @register.simple_tag(takes_context=True)

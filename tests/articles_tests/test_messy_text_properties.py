@@ -262,8 +262,10 @@ def check_every_output(article, issue, search=""):
         feed = feedparser.parse(response.content)
         assert not feed.bozo, (url, feed.get("bozo_exception"))
         (entry,) = feed.entries
+        # The title as written: feedparser "repairs" what looks like mojibake
+        # (« Â¡ » becomes « ¡ »), so the text is read from the XML itself.
+        (shown,) = etree.fromstring(response.content).xpath("//item/title/text()")
         # Titles go out HTML-escaped: a reader showing them as HTML shows the text.
-        shown = entry.title
         if entry.title_detail.type == "text/html":
             shown = html.unescape(shown)
         assert squashed(shown) == squashed(normalize_line(article.title))
@@ -511,6 +513,7 @@ def test_html_and_xml_drop_exactly_what_their_standards_refuse():
         "\u202eeteR ednoM",
         "e\u0301té ]]> </script>",
         "\ud800 surrogat seul",
+        "Â¡ (UTF-8 lu en Latin-1)",
     ],
 )
 def test_found_examples_give_valid_outputs(value):
