@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from newsroom.admin import CheckedFiltersMixin
 
 from .forms import ArticleAdminForm, CorrectionForm, PreviewLinkForm
-from .images import make_renditions
 from .models import (
     Article,
     ArticleRedirect,
@@ -259,8 +258,6 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
                     instance.created_by = request.user
                     instance.save(update_fields=["created_by"])
         article.record_revision(request.user)
-        # Resized copies are made now, so that no reader waits for them.
-        make_renditions(article)
 
     # List columns -----------------------------------------------------------------
 

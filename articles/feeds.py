@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from newsroom.links import absolute_url
 
-from .images import largest_rendition
 from .models import Article, Section
 from .plaintext import clean_values, normalize_line, xml_safe
+from .renditions import HeroRenditions
 
 FEED_SIZE = 30
 
@@ -92,11 +92,11 @@ class LatestArticlesFeed(Feed):
         return [item.section.name, *(tag.name for tag in item.tags.all())]
 
     def item_enclosures(self, item):
-        rendition = largest_rendition(item)
-        if rendition is None:
+        renditions = HeroRenditions.of(item)
+        image = renditions.largest("lead") if renditions else None
+        if image is None:
             return []
-        url, length = rendition
-        return [Enclosure(absolute_url(url), str(length), "image/jpeg")]
+        return [Enclosure(absolute_url(image.url), str(image.bytes), "image/jpeg")]
 
 
 class SectionFeed(LatestArticlesFeed):

@@ -7,10 +7,11 @@ from ckeditor_uploader.fields import RichTextUploadingField
 from django import forms
 from django.db import models
 
-from .images import check_size, normalize_upload
 from .plaintext import normalize_line, normalize_text
+from .renditions import make_renditions, renditions_key
 from .sanitizer import sanitize_html
 from .typography import french_spacing
+from .uploads import check_size, normalize_upload
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,47 @@ class SafeImageField(models.ImageField):
     """An image field whose stored dimensions are trusted: a row without them
     (written around the field) opens its file when loaded, and a file missing
     from storage leaves them empty instead of breaking every page that lists
-    the article."""
+    the article.
+
+    With ``renditions_field`` (a JSONField declared after this one, so that the
+    same INSERT or UPDATE writes it) and ``focal_point_fields`` (the focal point's
+    x and y, fractions of the width and height), saving an image or a new focal
+    point makes the resized copies pages show (renditions.py): every writer
+    that saves the model makes them, no reader ever does."""
+
+    def __init__(self, *args, renditions_field=None, focal_point_fields=None, **kwargs):
+        self.renditions_field = renditions_field
+        self.focal_point_fields = focal_point_fields
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.renditions_field:
+            kwargs["renditions_field"] = self.renditions_field
+        if self.focal_point_fields:
+            kwargs["focal_point_fields"] = self.focal_point_fields
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        file = super().pre_save(model_instance, add)  # stores a new upload
+        if self.renditions_field:
+            self.derive_renditions(model_instance)
+        return file
+
+    def derive_renditions(self, instance):
+        """Make the copies of ``instance``'s image and focal point unless its
+        renditions field already describes them. Returns whether it changed."""
+        file = getattr(instance, self.attname)
+        focal = [getattr(instance, field) for field in self.focal_point_fields or ()]
+        stored = getattr(instance, self.renditions_field) or {}
+        if not file:
+            derived = {}
+        elif stored.get("key") == renditions_key(file.name, *focal):
+            return False
+        else:
+            derived = make_renditions(file.name, *focal)
+        setattr(instance, self.renditions_field, derived)
+        return derived != stored
 
     def update_dimension_fields(self, instance, force=False, *args, **kwargs):
         try:

@@ -7,6 +7,7 @@ from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchRank, SearchVectorField
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -42,6 +43,8 @@ CARD_COLUMNS = [
     "hero_image_width",
     "hero_image_height",
     "hero_image_alt",
+    "hero_focal_x",
+    "hero_focal_y",
     "hero_renditions",
 ]
 SECTION_COLUMNS = ["name", "slug"]
@@ -332,11 +335,25 @@ class Article(models.Model):
         upload_to="articles/%Y/%m/",
         width_field="hero_image_width",
         height_field="hero_image_height",
+        renditions_field="hero_renditions",
+        focal_point_fields=("hero_focal_x", "hero_focal_y"),
         blank=True,
         help_text=_("JPEG, PNG, WebP ou GIF. Affichée en tête de l’article et dans les listes."),
     )
     hero_image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     hero_image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    hero_focal_x = models.FloatField(
+        _("point d’intérêt (horizontal)"),
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("De 0 (bord gauche) à 1 (bord droit) : les recadrages le gardent."),
+    )
+    hero_focal_y = models.FloatField(
+        _("point d’intérêt (vertical)"),
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("De 0 (haut) à 1 (bas) : les recadrages le gardent."),
+    )
     hero_image_alt = PlainCharField(
         _("texte alternatif de l’image"),
         max_length=300,
@@ -397,7 +414,8 @@ class Article(models.Model):
     word_count = models.PositiveIntegerField(_("nombre de mots"), default=0, editable=False)
     # Kept by Correction: article pages look corrections up only when there are some.
     correction_count = models.PositiveIntegerField(default=0, editable=False)
-    # Resized copies of the hero image (see images.make_renditions).
+    # The hero image's resized copies, made by hero_image when it is saved
+    # (renditions.py); declared after it, so that the same statement writes them.
     hero_renditions = models.JSONField(default=dict, blank=True, editable=False)
     search_vector = models.GeneratedField(
         expression=search_vector_expression(),
@@ -449,6 +467,9 @@ class Article(models.Model):
             if {"body", "standfirst"} & set(update_fields):
                 self.derive_text()
                 derived = {"body_text", "word_count"}
+            if {"hero_image", "hero_focal_x", "hero_focal_y"} & set(update_fields):
+                # The image field makes the copies of the image and focal point.
+                derived |= {"hero_image", "hero_focal_x", "hero_focal_y", "hero_renditions"}
             kwargs["update_fields"] = {*update_fields, *derived, "version", "updated_at"}
         previous = None
         if self.pk:

@@ -17,7 +17,6 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from .images import check_size, normalize_upload
 from .models import (
     SEARCH_RANKED,
     Article,
@@ -30,6 +29,7 @@ from .models import (
 )
 from .plaintext import normalize_line
 from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
+from .uploads import check_size, normalize_upload
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LATEST_COUNT = 6

@@ -1,6 +1,5 @@
 import json
 from datetime import timedelta
-from html import escape as escape_html
 from urllib.parse import quote, urlencode
 
 from django import template
@@ -8,15 +7,14 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from articles.images import make_renditions
 from articles.models import Section
 from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
+from articles.renditions import HeroRenditions
 from articles.sanitizer import sanitize_html
 from articles.typography import french_spacing
 from newsroom.links import absolute_url
@@ -92,40 +90,68 @@ def fr(value):
     return french_spacing(value)
 
 
-def _e(value) -> str:
-    """``value`` escaped for HTML, as format_html escapes its arguments (the
-    cards and pictures below are built by hand: a listing shows thirty of
-    them, and format_html's checks cost more than the rest of the card)."""
-    return escape_html(str(value))
+LEAD_SIZES = "(min-width: 72rem) 42rem, (min-width: 44rem) 60vw, 100vw"
+CARD_SIZES = "(min-width: 72rem) 17rem, (min-width: 44rem) 30vw, 100vw"
 
 
-@register.simple_tag
-def hero_picture(article, sizes="100vw", loading="lazy", alt=None, css_class=""):
-    """The hero image in several widths, WebP with a JPEG fallback, with its
-    dimensions so the page does not jump. Copies are made once per image.
-    Built in Python: it is on every card of every listing."""
-    if not article.hero_image:
-        return ""
-    info = make_renditions(article)
-    media = settings.MEDIA_URL
-    jpegs = info.get("jpeg") or []
-    alt = article.hero_image_alt if alt is None else alt
-    if not jpegs:  # no copies (unreadable file): the original, as it is
-        return mark_safe(  # noqa: S308 (every value escaped)
-            f'<img src="{_e(article.hero_image.url)}" width="{_e(article.hero_image_width or "")}"'
-            f' height="{_e(article.hero_image_height or "")}" alt="{_e(alt)}"'
-            f' loading="{_e(loading)}">'
-        )
-    fallback = next((path for width, path, *_ in jpegs if width >= 800), jpegs[-1][1])
-    webp_set = ", ".join(f"{media}{path} {width}w" for width, path, *_ in info.get("webp", []))
-    jpeg_set = ", ".join(f"{media}{path} {width}w" for width, path, *_ in jpegs)
-    css = f' class="{_e(css_class)}"' if css_class else ""
-    return mark_safe(  # noqa: S308 (every value escaped)
-        f'<picture><source type="image/webp" srcset="{_e(webp_set)}" sizes="{_e(sizes)}">'
-        f'<img src="{_e(media + fallback)}" srcset="{_e(jpeg_set)}" sizes="{_e(sizes)}"'
-        f' width="{_e(info["width"])}" height="{_e(info["height"])}" alt="{_e(alt)}"'
-        f' loading="{_e(loading)}" decoding="async"{css}></picture>'
-    )
+def _srcset(copies):
+    return ", ".join(f"{copy.url} {copy.width}w" for copy in copies)
+
+
+@register.inclusion_tag("includes/_picture.html")
+def hero_picture(article, crop="card", sizes="100vw", loading="lazy", alt=None, css_class=""):
+    """The hero image cropped for ``crop`` (renditions.CROPS) in several widths,
+    WebP with a JPEG fallback, with its dimensions so the page does not jump;
+    the original when there are no copies (an unreadable file)."""
+    renditions = HeroRenditions.of(article)
+    picture = {
+        "alt": article.hero_image_alt if alt is None else alt,
+        "sizes": sizes,
+        "loading": loading,
+        "css_class": css_class,
+    }
+    if renditions is None:
+        return {
+            **picture,
+            "original": article.hero_image.url,
+            "width": article.hero_image_width or "",
+            "height": article.hero_image_height or "",
+        }
+    largest = renditions.largest(crop)
+    return {
+        **picture,
+        "fallback": renditions.fallback(crop).url,
+        "jpeg_srcset": _srcset(renditions.copies(crop)),
+        "webp_srcset": _srcset(renditions.copies(crop, "webp")),
+        "width": largest.width,
+        "height": largest.height,
+    }
+
+
+@register.inclusion_tag("includes/_card.html")
+def article_card(
+    article,
+    heading_level=2,
+    show_section=False,
+    lead=False,
+    compact=False,
+    short=False,
+    loading="lazy",
+):
+    """An article card for listings: ``lead`` for the big card that opens the
+    home page, ``compact`` for a title line without image or standfirst,
+    ``short`` without the standfirst."""
+    return {
+        "article": article,
+        "heading_level": int(heading_level),
+        "show_section": show_section,
+        "lead": lead,
+        "compact": compact,
+        "show_standfirst": not (compact or short),
+        "crop": "lead" if lead else "card",
+        "sizes": LEAD_SIZES if lead else CARD_SIZES,
+        "loading": "eager" if lead else loading,
+    }
 
 
 @register.simple_tag
@@ -147,38 +173,31 @@ def canonical_url(context):
     return url
 
 
-SHARE_LABEL = gettext_lazy("Partager cet article")
-
-
-@register.simple_tag
+@register.inclusion_tag("includes/_share_links.html")
 def share_links(article):
     """Plain links to share an article: no third-party script, no tracking."""
     url = f"{settings.SITE_URL}{article.get_absolute_url()}"
     quoted_url, quoted_title = quote(url, safe=""), quote(article.title, safe="")
-    links = [
-        ("E-mail", f"mailto:?subject={quoted_title}&body={quoted_url}"),
-        ("X", f"https://x.com/intent/post?url={quoted_url}&text={quoted_title}"),
-        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quoted_url}"),
-        ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quoted_url}"),
-        ("Telegram", f"https://t.me/share/url?url={quoted_url}&text={quoted_title}"),
-        ("WhatsApp", f"https://wa.me/?text={quote(article.title + ' ' + url, safe='')}"),
-    ]
-    return format_html(
-        '<nav class="share" aria-label="{}"><span class="share__label">{}\u00a0:</span>'
-        "<ul>{}</ul></nav>",
-        SHARE_LABEL,
-        _("Partager"),
-        format_html_join(
-            "",
-            '<li><a href="{}" rel="noopener noreferrer nofollow" target="_blank">{}</a></li>',
-            ((href, name) for name, href in links),
-        ),
-    )
+    return {
+        "links": [
+            ("E-mail", f"mailto:?subject={quoted_title}&body={quoted_url}"),
+            ("X", f"https://x.com/intent/post?url={quoted_url}&text={quoted_title}"),
+            ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quoted_url}"),
+            ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quoted_url}"),
+            ("Telegram", f"https://t.me/share/url?url={quoted_url}&text={quoted_title}"),
+            ("WhatsApp", f"https://wa.me/?text={quote(article.title + ' ' + url, safe='')}"),
+        ]
+    }
+
+
+def _absolute_media(rendition):
+    return absolute_url(rendition.url) if rendition else ""
 
 
 @register.simple_tag
 def article_json_ld(article):
-    """schema.org NewsArticle for search engines, as a <script> element."""
+    """schema.org NewsArticle for search engines, as JSON for a
+    <script type="application/ld+json"> element."""
     url = f"{settings.SITE_URL}{article.get_absolute_url()}"
     data = {
         "@context": "https://schema.org",
@@ -208,114 +227,54 @@ def article_json_ld(article):
         "keywords": [tag.name for tag in article.tags.all()],
         "inLanguage": "fr",
     }
-    image = hero_image_url(article)
-    if image:
-        data["image"] = [image]
+    renditions = HeroRenditions.of(article)
+    if renditions is not None:
+        # Search engines take several shapes of the same image.
+        data["image"] = [
+            _absolute_media(renditions.largest(crop)) for crop in ("social", "lead", "card")
+        ]
+    elif article.hero_image:
+        data["image"] = [absolute_url(article.hero_image.url)]
     # Stored text is normalised on save, but a row written around the models may
     # hold control characters: JSON would carry them escaped, search engines
     # would read them. They go, as from the rest of the page.
-    encoded = json.dumps(clean_values(data, html_safe), ensure_ascii=False).replace("<", "\\u003c")
-    return mark_safe(f'<script type="application/ld+json">{encoded}</script>')
+    encoded = json.dumps(clean_values(data, html_safe), ensure_ascii=False)
+    return mark_safe(encoded.replace("<", "\\u003c"))  # noqa: S308 (no "<" left)
 
 
 DEFAULT_DESCRIPTION = gettext_lazy(
     "L’actualité de l’Asie centrale en français : Kazakhstan, Kirghizistan, Ouzbékistan, "
     "Tadjikistan, Turkménistan."
 )
-PAGE_META = (
-    '<meta name="description" content="{description}">\n'
-    '<link rel="canonical" href="{canonical}">\n'
-    '<meta property="og:site_name" content="{site_name}">\n'
-    '<meta property="og:locale" content="fr_FR">\n'
-    '<meta property="og:type" content="{kind}">\n'
-    '<meta property="og:title" content="{title}">\n'
-    '<meta property="og:description" content="{description}">\n'
-    '<meta property="og:url" content="{canonical}">\n'
-    '<meta property="og:image" content="{image}">\n'
-    '<meta name="twitter:card" content="summary_large_image">\n'
-    '<meta name="twitter:title" content="{title}">\n'
-    '<meta name="twitter:description" content="{description}">\n'
-    '<meta name="twitter:image" content="{image}">'
-)
 
 
-@register.simple_tag(takes_context=True)
+@register.inclusion_tag("includes/_page_meta.html", takes_context=True)
 def page_meta(context, title=None, description=None, image=None, kind="website"):
     """Description, canonical address, Open Graph and Twitter card of a page."""
     description = " ".join(str(description or DEFAULT_DESCRIPTION).split())
     if len(description) > 300:
         description = description[:299] + "…"
-    return format_html(
-        PAGE_META,
-        description=description,
-        canonical=canonical_url(context),
-        site_name=settings.SITE_NAME,
-        kind=kind,
-        title=title or settings.SITE_NAME,
-        image=image or f"{settings.SITE_URL}{static('images/og-default.png')}",
-    )
+    return {
+        "description": description,
+        "canonical": canonical_url(context),
+        "site_name": settings.SITE_NAME,
+        "kind": kind,
+        "title": title or settings.SITE_NAME,
+        "image": image or f"{settings.SITE_URL}{static('images/og-default.png')}",
+    }
 
 
 @register.simple_tag
-def hero_image_url(article):
-    """Absolute address of the largest copy of the hero image, or ""."""
-    jpegs = make_renditions(article).get("jpeg") or []
-    return absolute_url(f"{settings.MEDIA_URL}{jpegs[-1][1]}") if jpegs else ""
+def social_image_url(article):
+    """Absolute address of the image social networks show for the article
+    (1200 × 630), the original image without copies, or ""."""
+    renditions = HeroRenditions.of(article)
+    if renditions is not None:
+        return _absolute_media(renditions.largest("social"))
+    return absolute_url(article.hero_image.url) if article.hero_image else ""
 
 
 @register.filter
 def iso(value):
     """Machine-readable date for <time datetime>, to the second."""
     return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
-
-
-LEAD_SIZES = "(min-width: 72rem) 42rem, (min-width: 44rem) 60vw, 100vw"
-CARD_SIZES = "(min-width: 72rem) 17rem, (min-width: 44rem) 30vw, 100vw"
-
-
-@register.simple_tag
-def article_card(
-    article,
-    heading_level=2,
-    show_section=False,
-    lead=False,
-    compact=False,
-    short=False,
-    loading="lazy",
-):
-    """An article card for listings. Built in Python: pages show up to thirty of
-    them, and the template engine would cost more than the rest of the page.
-
-    ``lead`` for the big card that opens the home page, ``compact`` for a title
-    line without image or standfirst, ``short`` without the standfirst."""
-    url = _e(article.get_absolute_url())
-    classes = "card" + (" card--lead" if lead else "") + (" card--compact" if compact else "")
-    image = ""
-    if article.hero_image and not compact:
-        picture = hero_picture(
-            article,
-            sizes=LEAD_SIZES if lead else CARD_SIZES,
-            loading="eager" if lead else loading,
-            alt="",
-        )
-        image = (
-            f'<a class="card__image" href="{url}" tabindex="-1" aria-hidden="true">{picture}</a>'
-        )
-    kicker = ""
-    if show_section:
-        section = article.section
-        kicker = (
-            f'<p class="kicker"><a href="{_e(section.get_absolute_url())}">'
-            f"{_e(section.name)}</a></p>"
-        )
-    standfirst = ""
-    if not (compact or short):
-        standfirst = f'<p class="card__standfirst">{_e(french_spacing(article.standfirst))}</p>'
-    level = int(heading_level)
-    return mark_safe(  # noqa: S308 (every value escaped)
-        f'<article class="{classes}">{image}<div class="card__body">{kicker}'
-        f'<h{level} class="card__title"><a href="{url}">{_e(french_spacing(article.title))}</a>'
-        f"</h{level}>{standfirst}"
-        f'<p class="meta"><time datetime="{_e(iso(article.published_at))}">'
-        f"{_e(french_date(article.published_at))}</time></p></div></article>"
-    )

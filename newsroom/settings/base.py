@@ -255,7 +255,7 @@ NUMBER_OF_PROXIES = int(os.environ.get("NUMBER_OF_PROXIES", "0"))
 # Background tasks: stored in PostgreSQL, run by `python manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 
-# Uploads: limits enforced by our own validation (articles/images.py).
+# Uploads: limits enforced by our own validation (articles/uploads.py).
 IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("IMAGE_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
 IMAGE_UPLOAD_MAX_PIXELS = int(os.environ.get("IMAGE_UPLOAD_MAX_PIXELS", 40_000_000))
 # An animation counts each of its images: frames x width x height stays under

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageCms, ImageFile, PngImagePlugin
 
-from articles.images import normalize_upload
 from articles.models import Article
+from articles.uploads import normalize_upload
 from tests.articles_tests.test_uploads import stored_files
 from tests.factories import admin_article_data, make_author, make_section
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.models import Article, Tag
+from articles.renditions import CROPS, HeroRenditions
 from tests.factories import image_upload, make_article, make_author, make_section
 
 pytestmark = pytest.mark.django_db
@@ -162,30 +163,43 @@ def test_article_json_ld_describes_a_news_article(client):
 
 def test_hero_image_has_renditions_in_webp_and_jpeg(client):
     """The hero image is offered in several widths, WebP first with a JPEG fallback,
-    with width and height; the article's own image loads at once, cards lazily."""
+    with width and height: 16:9 on the article, 3:2 on cards; the article's own
+    image loads at once, cards lazily."""
     article = make_article(hero_image=image_upload(width=1700, height=1000))
     make_article(hero_image=image_upload(width=900, height=600))
     content = page(client, article.get_absolute_url())
-    webp = re.search(r'<source type="image/webp" srcset="([^"]+)"', content).group(1)
-    assert [item.split()[-1] for item in webp.split(", ")] == ["480w", "800w", "1200w", "1600w"]
     hero = re.search(r'<figure class="article__hero">.*?</figure>', content, re.S).group(0)
-    assert 'width="1700" height="1000"' in hero and 'loading="eager"' in hero
-    assert 'sizes="' in hero and ".jpg 480w" in hero
+    webp = re.search(r'<source type="image/webp" srcset="([^"]+)"', hero).group(1)
+    assert [item.split()[-1] for item in webp.split(", ")] == ["800w", "1200w", "1600w"]
+    assert 'width="1600" height="900"' in hero and 'loading="eager"' in hero
+    assert 'sizes="' in hero and ".jpg 800w" in hero
     home = page(client, "/")
-    assert 'loading="lazy"' in home
+    card = re.search(r'<article class="card">.*?</article>', home, re.S).group(0)
+    assert 'width="800" height="533"' in card and 'loading="lazy"' in card
+    assert re.search(r'srcset="[^"]+-card-480\.webp 480w, [^"]+-card-800\.webp 800w"', card)
 
 
-def test_renditions_are_made_once_and_reused(client):
-    """Copies are written at the first need and not rewritten on later requests."""
+def test_renditions_are_made_on_save_and_pages_only_read_them(client):
+    """Saving the article makes the copies; showing it (page, home, feed) opens no
+    image and writes nothing: the files stay as they are and the content clock,
+    which every write moves, does not move."""
+    from newsroom.pagecache import read_clock
+
     article = make_article(hero_image=image_upload(width=1000, height=700))
-    client.get(article.get_absolute_url())
-    article.refresh_from_db()
-    paths = [path for _, path, _ in article.hero_renditions["jpeg"]]
+    renditions = HeroRenditions.of(article)
+    paths = [
+        copy.url.removeprefix(settings.MEDIA_URL)
+        for crop in CROPS
+        for kind in CROPS[crop].formats
+        for copy in renditions.copies(crop, kind)
+    ]
+    assert len(paths) == 2 * 2 + 2 * 2 + 1  # card 480/800, lead 800/1000, social 1000
     stamps = [default_storage.get_modified_time(path) for path in paths]
-    client.get(article.get_absolute_url())
-    client.get("/")
+    clock = read_clock().value
+    for url in (article.get_absolute_url(), "/", "/feed/", article.get_absolute_url()):
+        assert client.get(url).status_code == 200
     assert [default_storage.get_modified_time(path) for path in paths] == stamps
-    assert len(paths) == 3  # 480, 800 and the original 1000
+    assert read_clock().value == clock
 
 
 def test_new_hero_image_gets_new_renditions(admin_client):
@@ -198,8 +212,9 @@ def test_new_hero_image_gets_new_renditions(admin_client):
     )
     admin_client.post(f"/admin/articles/article/{article.pk}/change/", data)
     article.refresh_from_db()
-    assert article.hero_renditions["source"] == article.hero_image.name
-    assert article.hero_renditions["width"] == 500
+    assert article.hero_image_width == 500
+    assert article.hero_renditions["key"].startswith(article.hero_image.name + "|")
+    assert HeroRenditions.of(article).largest("lead").width == 500
 
 
 # Typography ---------------------------------------------------------------------------
@@ -373,12 +388,18 @@ def test_every_page_has_title_description_canonical_and_social_tags(client, kind
 
 
 def test_a_missing_image_file_does_not_break_the_page(client):
-    """If the hero image's file is gone, the page still renders (without copies)."""
-    article = make_article(hero_image=image_upload(width=600, height=400), hero_image_alt="x")
-    default_storage.delete(article.hero_image.name)
+    """An image written around the model (no copies of it) whose file is gone:
+    the page still renders, with the original's address."""
+    article = make_article(hero_image_alt="x")
+    Article.objects.filter(pk=article.pk).update(
+        hero_image="articles/disparue.jpg", hero_image_width=600, hero_image_height=400
+    )
+    article.refresh_from_db()
     response = client.get(article.get_absolute_url())
     assert response.status_code == 200
-    assert f'src="{article.hero_image.url}"' in response.content.decode()
+    assert f'src="{article.hero_image.url}" width="600" height="400"' in (
+        response.content.decode()
+    )
 
 
 def test_a_missing_image_file_without_stored_dimensions_breaks_no_page(client):

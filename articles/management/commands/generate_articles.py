@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from articles.images import make_renditions
 from articles.models import Article, Author, Section, Tag
+from articles.renditions import HeroRenditions
 
 from .load_demo_content import CONTENT_FILE
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
                 slug=f"correspondant-{index}", defaults={"name": f"Correspondant {index}"}
             )
             authors.append(author)
-        illustrated = [a for a in Article.objects.exclude(hero_image="") if make_renditions(a)]
+        illustrated = [a for a in Article.objects.exclude(hero_image="") if HeroRenditions.of(a)]
         search_index = next(i for i in Article._meta.indexes if i.name == "article_search_idx")
         rebuild_index = missing >= 5000
         if rebuild_index:
@@ -91,6 +91,8 @@ class Command(BaseCommand):
                     hero_image_width=image.hero_image_width if image else None,
                     hero_image_height=image.hero_image_height if image else None,
                     hero_image_alt=image.hero_image_alt if image else "",
+                    hero_focal_x=image.hero_focal_x if image else 0.5,
+                    hero_focal_y=image.hero_focal_y if image else 0.5,
                     hero_renditions=image.hero_renditions if image else {},
                 )
                 article.derive_text()  # bulk_create does not call save()

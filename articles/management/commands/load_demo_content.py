@@ -16,7 +16,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter
 
-from articles.images import make_renditions
 from articles.models import Article, Author, Section, Tag
 from articles.roles import EDITOR, JOURNALIST
 
@@ -112,7 +111,6 @@ class Command(BaseCommand):
             article.save()
             article.authors.set([authors[slug] for slug in data["authors"]])
             article.tags.set([tags[slug] for slug in data.get("tags", [])])
-            make_renditions(article)
             # As if written just before publication and not touched since.
             Article.objects.filter(pk=article.pk).update(
                 created_at=article.published_at, updated_at=article.published_at

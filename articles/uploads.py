@@ -1,8 +1,8 @@
 """Uploaded images: only real images that Pillow can read, within limits on bytes
-and pixels, re-encoded without their metadata and named after their real format."""
+and pixels, re-encoded without their metadata and named after their real format.
+(The resized copies pages show are made in renditions.py.)"""
 
 import io
-import logging
 import secrets
 import warnings
 
@@ -11,8 +11,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, ImageSequence
-
-logger = logging.getLogger(__name__)
 
 # Pillow format name -> (extension, content type)
 ACCEPTED_FORMATS = {
@@ -200,89 +198,3 @@ def normalize_upload(data: bytes) -> SimpleUploadedFile:
             image.save(output, "WEBP", quality=85, **icc)
     name = f"{secrets.token_hex(16)}.{extension}"
     return SimpleUploadedFile(name, output.getvalue(), content_type=content_type)
-
-
-# Widths of the resized copies of hero images, for srcset.
-RENDITION_WIDTHS = (480, 800, 1200, 1600)
-
-
-def make_renditions(article) -> dict:
-    """Write resized JPEG and WebP copies of the article's hero image (once per
-    image) and store where they are on the article. Returns the description; costs
-    nothing when the copies are already there, so callers just call it."""
-    from django.core.files.storage import default_storage
-
-    from .models import Article
-
-    name = article.hero_image.name if article.hero_image else ""
-    if not name:
-        if not article.hero_renditions:
-            return {}  # nothing to make, nothing to forget
-        info = {}
-    elif article.hero_renditions.get("source") == name:
-        return article.hero_renditions
-    else:
-        try:
-            with default_storage.open(name) as source:
-                image = Image.open(source)
-                image.load()
-        except (OSError, Image.DecompressionBombError) as error:
-            # A missing or unreadable file must not break the page or the
-            # newsletter that shows it: the original is used instead.
-            logger.warning("No renditions for %s: %s", name, error)
-            return article.hero_renditions or {}
-        if image.mode not in ("RGB", "L"):
-            background = Image.new("RGB", image.size, "white")
-            rgba = image.convert("RGBA")
-            background.paste(rgba, mask=rgba.getchannel("A"))
-            image = background
-        width, height = image.size
-        stem = name.rsplit(".", 1)[0].replace("articles/", "renditions/", 1)
-        widths = [w for w in RENDITION_WIDTHS if w < width] + [min(width, RENDITION_WIDTHS[-1])]
-        info = {"source": name, "width": width, "height": height, "jpeg": [], "webp": []}
-        try:
-            _write_renditions(image, stem, widths, info)
-        except (OSError, ValueError) as error:
-            # A file the encoders refuse (stored before the upload checks, or
-            # written around them) keeps its original: pages never fail for it.
-            logger.warning("No renditions for %s: %s", name, error)
-            return article.hero_renditions or {}
-    Article.objects.filter(pk=article.pk).update(hero_renditions=info)
-    article.hero_renditions = info
-    return info
-
-
-def _write_renditions(image, stem, widths, info):
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    width, height = image.size
-    for target in sorted(set(widths)):
-        resized = image.resize(
-            (target, max(1, round(height * target / width))),
-            Image.Resampling.LANCZOS,
-            reducing_gap=2.0,
-        )
-        for kind, fmt, options in (
-            ("jpeg", "JPEG", {"quality": 82, "optimize": True, "progressive": True}),
-            ("webp", "WEBP", {"quality": 78, "method": 4}),
-        ):
-            buffer = io.BytesIO()
-            resized.convert("RGB").save(buffer, fmt, **options)
-            path = f"{stem}-{target}.{'jpg' if kind == 'jpeg' else 'webp'}"
-            if default_storage.exists(path):
-                default_storage.delete(path)
-            saved = default_storage.save(path, ContentFile(buffer.getvalue()))
-            info[kind].append([target, saved, len(buffer.getvalue())])
-
-
-def largest_rendition(article):
-    """(URL, bytes) of the largest JPEG copy of the hero image, or None. Reads
-    only what make_renditions stored: no file access."""
-    from django.conf import settings
-
-    jpegs = (article.hero_renditions or {}).get("jpeg") or []
-    if not jpegs or article.hero_renditions.get("source") != article.hero_image.name:
-        return None
-    width, path, size = jpegs[-1]
-    return f"{settings.MEDIA_URL}{path}", size
