@@ -70,7 +70,52 @@ def test_tampered_confirmation_link_is_refused_and_changes_nothing(client):
         assert response.status_code == 400
         assert "Ce lien n’est pas valide" in response.content.decode()
         assert reverse("newsletter:subscribe") in response.content.decode()
+        assert "Ce lien de désinscription" not in response.content.decode()
     assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+
+
+def test_tampered_unsubscribe_link_says_how_to_unsubscribe_and_changes_nothing(client):
+    """A modified unsubscribe token gets a page about unsubscribing (not an offer
+    of a new confirmation link), and the subscriber stays subscribed."""
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    token = subscriber.make_token(Subscriber.TokenPurpose.UNSUBSCRIBE)
+    tampered = reverse("newsletter:unsubscribe", args=[token[:-3] + "AAA"])
+
+    for method in (client.get, client.post):
+        response = method(tampered)
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert "Ce lien de désinscription est incomplet" in content
+        assert "Recevoir un nouveau lien" not in content
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.CONFIRMED
+
+
+def test_links_already_sent_keep_working():
+    """Each purpose signs with the salt links were always signed with, so links
+    already in readers' inboxes still work."""
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    salts = {
+        Subscriber.TokenPurpose.CONFIRM: "confirm",
+        Subscriber.TokenPurpose.UNSUBSCRIBE: "unsubscribe",
+    }
+    assert set(salts) == set(Subscriber.TokenPurpose)
+    for purpose, salt in salts.items():
+        signer = signing.TimestampSigner(salt=f"newsletter.{salt}")
+        earlier_link = signer.sign(subscriber.token_key)
+        assert Subscriber.objects.from_token(earlier_link, purpose) == subscriber
+        assert signer.unsign(subscriber.make_token(purpose)) == subscriber.token_key
+
+
+def test_a_link_for_an_unknown_purpose_is_a_programming_error():
+    """A mistyped purpose fails loudly instead of making links nothing accepts."""
+    subscriber = make_subscriber()
+    with pytest.raises(ValueError):
+        subscriber.make_token("confirmation")
+    with pytest.raises(ValueError):
+        Subscriber.objects.from_token(
+            subscriber.make_token(Subscriber.TokenPurpose.CONFIRM), "confirmer"
+        )
 
 
 @pytest.mark.parametrize("token", ["x", "a" * 2000, "..", "%00", "a:b:c"])
