@@ -1,12 +1,15 @@
 import re
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 
+import lxml.html
 import pytest
 from django.core import mail, signing
 from django.urls import reverse
 from django.utils import timezone
 
+from newsletter.forms import FORM_STAMP_SALT
 from newsletter.models import Subscriber
 from tests.factories import make_article, make_subscriber, signup_data
 
@@ -218,6 +221,52 @@ def test_newsletter_page_shows_the_form(client):
     assert response.status_code == 200
     assert "Pour rester informé des actualités de l’Asie centrale" in content
     assert 'name="email"' in content
+
+
+def test_the_signup_form_is_one_markup_under_articles_and_on_the_newsletter_page(client):
+    """The form under an article and the one on /newsletter/?source=<that article>
+    are the same markup but for their fresh signed stamps: bot trap and genuine
+    stamp included, no CSRF token, no cookie, no id used twice on the page."""
+    article = make_article()
+    path = article.get_absolute_url()
+    forms = []
+    for response in (client.get(path), client.get(SUBSCRIBE, {"source": path})):
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert not response.cookies and "csrfmiddlewaretoken" not in content
+        ids = re.findall(r'\bid="([^"]+)"', content)
+        assert len(ids) == len(set(ids))
+        form = re.search(r'<form [^>]*class="newsletter-form".*?</form>', content, re.S).group(0)
+        stamp = re.search(r'name="started" value="([^"]+)"', form).group(1)
+        assert time.time() - signing.loads(stamp, salt=FORM_STAMP_SALT) < 60
+        assert 'name="website"' in form and f'name="source" value="{path}"' in form
+        forms.append(form.replace(stamp, "STAMP"))
+    assert forms[0] == forms[1]
+
+
+def test_the_source_in_the_address_cannot_inject_markup(client):
+    """?source= is written into the form escaped."""
+    content = client.get(SUBSCRIBE, {"source": '/"><script>alert(1)</script>'}).content.decode()
+    assert "<script>alert(1)" not in content
+    assert 'value="/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in content
+
+
+def test_the_form_under_an_article_sent_as_shown_subscribes(client):
+    """A browser that sends the form under an article with the fields it shows
+    (hidden ones included) gets a pending subscription from that article."""
+    article = make_article()
+    page = lxml.html.fromstring(client.get(article.get_absolute_url()).content)
+    (form,) = page.xpath('//form[@class="newsletter-form"]')
+    fields = dict(form.form_values())
+    assert fields["email"] == "" and not fields.get("website")  # the bot trap stays empty
+    response = client.post(form.action, {**fields, "email": "lectrice@exemple.kz"})
+    assert response["Location"] == reverse("newsletter:subscribe-done")
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.email, subscriber.source) == (
+        "lectrice@exemple.kz",
+        article.get_absolute_url(),
+    )
+    assert len(mail.outbox) == 1
 
 
 def test_confirmation_email_goes_through_a_real_smtp_server(client, smtp_server):
