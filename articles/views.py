@@ -1,7 +1,6 @@
 import enum
 import re
 from functools import lru_cache
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -138,7 +137,6 @@ def search(request):
             "query": raw_query,
             "page": page,
             "close": close,
-            "page_query": urlencode({"q": raw_query}) + "&" if raw_query else "",
             "capped": page is not None and page.paginator.count >= SEARCH_RANKED,
         },
     )

@@ -7,6 +7,7 @@ from django import template
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
+from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
@@ -335,3 +336,19 @@ def article_card(
         f'<p class="meta"><time datetime="{_e(iso(article.published_at))}">'
         f"{_e(french_date(article.published_at))}</time></p></div></article>"
     )
+
+
+@register.inclusion_tag("includes/pagination.html")
+def pagination(page, **kept):
+    """Links to the pages before and after ``page``, carrying the page number and
+    the parameters given here (the search passes its query), nothing else.
+
+    {% querystring %} alone would copy all of request.GET: utm_… and other
+    parameters when the page cache is bypassed (staff), ``source`` or ``p``
+    when it is not. Links on a cached page must name only what that page
+    reads, so that following them lands on the one cached copy."""
+    params = QueryDict(mutable=True)
+    for name, value in kept.items():
+        if value:
+            params[name] = value
+    return {"page": page, "params": params}
