@@ -1,8 +1,8 @@
+import enum
 import re
 from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -130,7 +130,6 @@ def search(request):
             "query": raw_query,
             "page": page,
             "close": close,
-            "page_query": urlencode({"q": raw_query}) + "&" if raw_query else "",
             "capped": page is not None and page.paginator.count >= SEARCH_RANKED,
         },
     )
@@ -156,19 +155,30 @@ def _lexemes_of(text):
     return re.findall(r"'((?:[^']|'')+)'", vector)
 
 
+class Preview(enum.StrEnum):
+    """An article page shown to someone other than readers: the newsroom (with
+    the article's status) or whoever holds a shareable preview link."""
+
+    STAFF = "staff"
+    SHARED = "shared"
+
+    # The article template compares against members: it must not call the class.
+    do_not_call_in_templates = enum.nonmember(True)
+
+
 def can_preview(user):
     return user.is_active and user.is_staff and user.has_perm("articles.change_article")
 
 
 def render_article(request, article, preview=None):
-    """The article page. ``preview`` is None for readers, "staff" for the
-    newsroom, "shared" for a shareable preview link."""
+    """The article page. ``preview`` is None for readers, else a Preview."""
     response = render(
         request,
         "articles/article_detail.html",
         {
             "article": article,
             "preview": preview,
+            "Preview": Preview,
             "corrections": article.corrections.all() if article.correction_count else (),
             "related": Article.objects.published().related_to(article),
         },
@@ -181,7 +191,7 @@ def render_article(request, article, preview=None):
 
 
 def render_article_preview(request, article):
-    return render_article(request, article, preview="staff")
+    return render_article(request, article, preview=Preview.STAFF)
 
 
 @require_safe
@@ -222,7 +232,7 @@ def shared_preview(request, token):
         add_never_cache_headers(response)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
-    return render_article(request, link.article, preview="shared")
+    return render_article(request, link.article, preview=Preview.SHARED)
 
 
 @login_required

@@ -49,9 +49,8 @@ def build_message(subject, text, html, to, *, from_email=None, headers=None, con
 
 
 def confirmation_message(subscriber) -> EmailMultiAlternatives:
-    confirm_url = absolute_url(
-        reverse("newsletter:confirm", args=[subscriber.make_token("confirm")])
-    )
+    token = subscriber.make_token(subscriber.TokenPurpose.CONFIRM)
+    confirm_url = absolute_url(reverse("newsletter:confirm", args=[token]))
     subject, text, html = render_email(
         "confirmation",
         {"confirm_url": confirm_url, "unsubscribe_url": subscriber.unsubscribe_url()},
@@ -103,7 +102,7 @@ def issue_message(rendered, subscriber, *, token=None, connection=None):
     """The issue as sent to ``subscriber``: text and HTML parts, a personal
     unsubscribe link, and the headers bulk senders must carry (RFC 2369 and
     RFC 8058 unsubscribe, List-Id, Message-ID, Date, From)."""
-    token = token or subscriber.make_token("unsubscribe")
+    token = token or subscriber.make_token(subscriber.TokenPurpose.UNSUBSCRIBE)
     unsubscribe_url = absolute_url(reverse("newsletter:unsubscribe", args=[token]))
     mailto = settings.NEWSLETTER_UNSUBSCRIBE_MAILTO or parseaddr(settings.NEWSLETTER_FROM_EMAIL)[1]
     domain = _sender_domain()

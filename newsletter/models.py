@@ -1,3 +1,4 @@
+import enum
 import ipaddress
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,14 @@ CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays val
 # period, whoever asks and whatever the address's state.
 REQUEST_INTERVAL = timedelta(hours=24)
 CONSENT_TEXT_CACHE_KEY = "newsletter:consent-text"
+
+
+class SignupOutcome(enum.StrEnum):
+    """What recording a signup request led to (see request_subscription)."""
+
+    SEND = "send"  # a confirmation email is due
+    SUBSCRIBED = "subscribed"  # already confirmed: nothing to send
+    THROTTLED = "throttled"  # the address was already asked for within REQUEST_INTERVAL
 
 
 def new_token_key():
@@ -103,10 +112,8 @@ class SubscriberQuerySet(models.QuerySet):
         )
 
     def request_subscription(self, email, source="", ip=""):
-        """Record that ``email`` asked to subscribe and return (subscriber, outcome):
-        "send" (a confirmation email is due), "subscribed" (already confirmed:
-        nothing to send) or "throttled" (the address was already asked for in the
-        last 24 hours, whatever its state).
+        """Record that ``email`` asked to subscribe and return (subscriber, outcome),
+        the outcome a SignupOutcome (THROTTLED whatever the address's state).
 
         Safe under concurrent requests for one address: one row, and at most one
         of them is told to send."""
@@ -122,11 +129,11 @@ class SubscriberQuerySet(models.QuerySet):
             )
             last = subscriber.last_requested_at
             if last is not None and now - last < REQUEST_INTERVAL:
-                return subscriber, "throttled"
+                return subscriber, SignupOutcome.THROTTLED
             subscriber.last_requested_at = now
             subscriber.save(update_fields=["last_requested_at"])
             if subscriber.status == Subscriber.Status.CONFIRMED:
-                return subscriber, "subscribed"
+                return subscriber, SignupOutcome.SUBSCRIBED
             if source:
                 subscriber.source = source
             subscriber.confirmation_sent_at = now
@@ -138,7 +145,7 @@ class SubscriberQuerySet(models.QuerySet):
                 consent_text=ConsentText.objects.current(),
                 ip=truncate_ip(ip),
             )
-            return subscriber, "send"
+            return subscriber, SignupOutcome.SEND
 
     def release_request(self, subscriber):
         """Let the address ask again at once when its confirmation email could
@@ -148,9 +155,10 @@ class SubscriberQuerySet(models.QuerySet):
         )
 
     def from_token(self, token, purpose, max_age=None):
-        """The subscriber a signed link points to, or None when the link was
-        tampered with, has expired, or points to nobody."""
-        signer = signing.TimestampSigner(salt=f"newsletter.{purpose}")
+        """The subscriber a signed link (made for ``purpose``, a
+        Subscriber.TokenPurpose) points to, or None when the link was tampered
+        with, has expired, or points to nobody."""
+        signer = signing.TimestampSigner(salt=f"newsletter.{Subscriber.TokenPurpose(purpose)}")
         try:
             key = signer.unsign(token, max_age=max_age)
         except (signing.BadSignature, ValueError, TypeError):
@@ -174,6 +182,16 @@ class Subscriber(models.Model):
         PENDING = "pending", _("En attente de confirmation")
         CONFIRMED = "confirmed", _("Confirmé")
         UNSUBSCRIBED = "unsubscribed", _("Désinscrit")
+
+    class TokenPurpose(enum.StrEnum):
+        """What a signed link does. Each purpose signs with its own salt, so a
+        link made for one never works for another."""
+
+        CONFIRM = "confirm"
+        UNSUBSCRIBE = "unsubscribe"
+
+        # Templates compare against members: they must not call the class.
+        do_not_call_in_templates = enum.nonmember(True)
 
     email = models.EmailField(_("adresse e-mail"), max_length=254)
     status = models.CharField(
@@ -221,7 +239,9 @@ class Subscriber(models.Model):
         return self.email
 
     def make_token(self, purpose):
-        return signing.TimestampSigner(salt=f"newsletter.{purpose}").sign(self.token_key)
+        """A signed link token for ``purpose`` (a TokenPurpose)."""
+        salt = f"newsletter.{self.TokenPurpose(purpose)}"
+        return signing.TimestampSigner(salt=salt).sign(self.token_key)
 
     def confirmation_link_is_current(self, token):
         """A withdrawal ends every confirmation link sent before it: consenting
@@ -233,7 +253,9 @@ class Subscriber(models.Model):
         return issued_at is not None and issued_at >= self.unsubscribed_at.replace(microsecond=0)
 
     def unsubscribe_url(self):
-        path = reverse("newsletter:unsubscribe", args=[self.make_token("unsubscribe")])
+        path = reverse(
+            "newsletter:unsubscribe", args=[self.make_token(self.TokenPurpose.UNSUBSCRIBE)]
+        )
         return f"{settings.SITE_URL}{path}"
 
     def confirm(self, ip=""):

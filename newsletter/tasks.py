@@ -5,7 +5,7 @@ from django.dispatch import receiver
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from .models import Issue, SignupRequest, Subscriber
+from .models import Issue, SignupOutcome, SignupRequest, Subscriber
 from .sending import send_confirmation, send_issue, sender_is_running
 from .signals import sender_wanted
 
@@ -18,7 +18,7 @@ def process_signup_task(request_id):
     if signup is None:
         return None
     subscriber, outcome = signup.process()
-    if outcome == "send":
+    if outcome == SignupOutcome.SEND:
         send_confirmation_task.call(subscriber.pk)
     return outcome
 

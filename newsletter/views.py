@@ -36,6 +36,13 @@ def client_ip(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
+def link_invalid(request, purpose):
+    """The page for a signed link that no longer works (or never did): what
+    to do next depends on the link's purpose."""
+    context = {"purpose": purpose, "TokenPurpose": Subscriber.TokenPurpose}
+    return render(request, "newsletter/link_invalid.html", context, status=400)
+
+
 def too_many(request):
     response = render(request, "newsletter/throttled.html", status=429)
     response["Retry-After"] = "3600"
@@ -111,17 +118,17 @@ def subscribe_done(request):
 def confirm(request, token):
     """GET shows a button; only the POST confirms, so that mail scanners which
     follow links confirm nothing."""
-    subscriber = Subscriber.objects.from_token(token, "confirm", max_age=CONFIRMATION_MAX_AGE)
+    subscriber = Subscriber.objects.from_token(
+        token, Subscriber.TokenPurpose.CONFIRM, max_age=CONFIRMATION_MAX_AGE
+    )
     if subscriber is None or not subscriber.confirmation_link_is_current(token):
-        return render(request, "newsletter/link_invalid.html", {"kind": "confirm"}, status=400)
+        return link_invalid(request, Subscriber.TokenPurpose.CONFIRM)
     if request.method == "POST":
         with transaction.atomic():
             subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
             if not subscriber.confirmation_link_is_current(token):
                 # Withdrawn while this page was open.
-                return render(
-                    request, "newsletter/link_invalid.html", {"kind": "confirm"}, status=400
-                )
+                return link_invalid(request, Subscriber.TokenPurpose.CONFIRM)
             if subscriber.status != Subscriber.Status.CONFIRMED:
                 subscriber.confirm(ip=client_ip(request))
         return render(request, "newsletter/confirm_done.html", {"subscriber": subscriber})
@@ -134,9 +141,9 @@ def confirm(request, token):
 def unsubscribe(request, token):
     """GET shows a button. A POST unsubscribes at once and answers 200 without a
     redirect, as RFC 8058 asks of one-click unsubscribe."""
-    subscriber = Subscriber.objects.from_token(token, "unsubscribe")
+    subscriber = Subscriber.objects.from_token(token, Subscriber.TokenPurpose.UNSUBSCRIBE)
     if subscriber is None:
-        return render(request, "newsletter/link_invalid.html", {"kind": "unsubscribe"}, status=400)
+        return link_invalid(request, Subscriber.TokenPurpose.UNSUBSCRIBE)
     if request.method == "POST":
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         with transaction.atomic():

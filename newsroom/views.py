@@ -1,4 +1,7 @@
-"""Site-wide views: error pages, robots.txt, health."""
+"""Site-wide views, which belong to no app: the error pages (400, 403, 404,
+500 and the CSRF failure page), the two files crawlers and browsers ask every
+site for (/robots.txt, /favicon.ico), and the health checks for load
+balancers and supervisors."""
 
 import secrets
 import time
@@ -44,10 +47,13 @@ def csrf_failure(request, reason=""):
 
 
 def favicon(request):
+    """Browsers still ask for /favicon.ico; the icon is the static SVG."""
     return redirect(static("images/favicon.svg"), permanent=True)
 
 
 def robots_txt(request):
+    """Keeps crawlers out of the admin, previews, search, health checks and
+    subscribers' links; names the sitemaps."""
     lines = [
         "User-agent: *",
         "Disallow: /admin/",

@@ -4,6 +4,7 @@ from urllib.parse import quote, urlencode
 
 from django import template
 from django.conf import settings
+from django.http import QueryDict
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -278,3 +279,19 @@ def social_image_url(article):
 def iso(value):
     """Machine-readable date for <time datetime>, to the second."""
     return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+
+
+@register.inclusion_tag("includes/pagination.html")
+def pagination(page, **kept):
+    """Links to the pages before and after ``page``, carrying the page number and
+    the parameters given here (the search passes its query), nothing else.
+
+    {% querystring %} alone would copy all of request.GET: utm_… and other
+    parameters when the page cache is bypassed (staff), ``source`` or ``p``
+    when it is not. Links on a cached page must name only what that page
+    reads, so that following them lands on the one cached copy."""
+    params = QueryDict(mutable=True)
+    for name, value in kept.items():
+        if value:
+            params[name] = value
+    return {"page": page, "params": params}

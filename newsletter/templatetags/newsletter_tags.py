@@ -1,30 +1,28 @@
 from django import template
 from django.core.cache import cache
 from django.db import DatabaseError
-from django.utils.html import format_html
-from django.utils.translation import gettext as _
 
-from newsletter.forms import form_stamp
+from newsletter.forms import SubscribeForm, form_stamp
 from newsletter.models import CONSENT_TEXT_CACHE_KEY, ConsentText
 from newsroom.pagecache import versioned_key, versioned_timeout
 
 register = template.Library()
 
 
-@register.simple_tag
-def signup_guards():
-    """The signup form's bot traps: a field people never see (bots fill it) and
-    the signed time the form was shown (bots post at once)."""
-    return format_html(
-        '<div class="signup-trap" aria-hidden="true">'
-        '<label for="{id}">{label}</label>'
-        '<input id="{id}" type="text" name="website" tabindex="-1" autocomplete="off">'
-        "</div>"
-        '<input type="hidden" name="started" value="{stamp}">',
-        id="newsletter-website",
-        label=_("Ne pas remplir ce champ"),
-        stamp=form_stamp(),
-    )
+@register.inclusion_tag("includes/newsletter_form.html", takes_context=True)
+def newsletter_form(context, form=None):
+    """The signup form, the same markup wherever it is shown: under articles
+    (empty, recording the page it was sent from) and on the newsletter page
+    (``form``: the view's, with what the reader typed and what is wrong).
+
+    It has no CSRF token: the pages that carry it are cached whole and send no
+    cookie; the view checks the browser's Origin/Sec-Fetch-Site instead. Its
+    bot traps are a field people never see (bots fill it) and the signed time
+    the form was shown (bots post at once), fresh at every rendering."""
+    if form is None:
+        request = context.get("request")
+        form = SubscribeForm(initial={"source": request.path if request is not None else ""})
+    return {"form": form, "stamp": form_stamp()}
 
 
 @register.simple_tag

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,6 +69,23 @@ def test_section_page_lists_its_published_articles_paginated(client, settings):
     assert "Ailleurs" not in first + second
     assert "Brouillon diplomatique" not in first + second
     assert "Page 1 sur 2" in first
+
+
+@pytest.mark.parametrize("page_cache", [True, False])
+def test_section_page_links_carry_the_page_number_only(client, settings, page_cache):
+    """A section's links to its other pages are ?page=N, whatever else the address
+    held (utm_…, a search, source), with the page cache in front or not."""
+    settings.PAGE_CACHE_ENABLED = page_cache
+    settings.ARTICLES_PER_PAGE = 1
+    section = make_section()
+    for index in range(3):
+        make_article(section=section, title=f"Diplomatie {index}")
+    response = client.get(
+        section.get_absolute_url(),
+        {"page": "2", "utm_campaign": "lettre", "q": "mot", "source": "/x/"},
+    )
+    links = re.findall(r'<a rel="(prev|next)" href="([^"]*)"', response.content.decode())
+    assert links == [("prev", "?page=1"), ("next", "?page=3")]
 
 
 @pytest.mark.parametrize("page", ["abc", "999", "-1", "0", "1e9", "%00"])

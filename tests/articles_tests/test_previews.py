@@ -19,6 +19,8 @@ def test_staff_preview_from_the_admin(admin_client):
     content = response.content.decode()
     assert response.status_code == 200
     assert "Brouillon en cours" in content and "Aperçu" in content
+    assert "les lecteurs ne le voient pas" in content  # the staff banner gives the status
+    assert "Aperçu confidentiel" not in content
     assert '<meta name="robots" content="noindex, nofollow">' in content
     assert "no-cache" in response["Cache-Control"]
 
@@ -50,6 +52,7 @@ def test_shareable_link_shows_the_draft_to_someone_without_an_account(admin_clie
     content = response.content.decode()
     assert response.status_code == 200
     assert "Enquête à paraître" in content and "Aperçu confidentiel" in content
+    assert "les lecteurs ne le voient pas" not in content  # no staff banner
     assert response["X-Robots-Tag"] == "noindex, nofollow"
     assert response["Referrer-Policy"] == "no-referrer"
     assert "no-cache" in response["Cache-Control"]

@@ -11,6 +11,7 @@ import feedparser
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.templatetags.static import static
 from django.urls import set_script_prefix
 from django.utils import timezone
 from django.utils.text import slugify
@@ -357,6 +358,14 @@ def test_robots_txt_points_to_both_sitemaps(client):
     assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in content
     assert f"Sitemap: {settings.SITE_URL}/sitemap-news.xml" in content
     assert "Disallow: /admin/" in content
+
+
+def test_favicon_ico_leads_to_the_site_icon(client):
+    """/favicon.ico, which browsers ask for by themselves, redirects permanently
+    to the static SVG icon that pages link to."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == static("images/favicon.svg")
 
 
 @pytest.mark.parametrize(

@@ -279,6 +279,27 @@ def test_results_are_paginated_and_keep_the_query(client):
     assert len(results(client, "glacier", page=2)) == 2
 
 
+PAGE_LINK = re.compile(r'<a rel="(prev|next)" href="([^"]*)"')
+
+
+@pytest.mark.parametrize("page_cache", [True, False])
+def test_result_page_links_carry_the_query_and_the_page_only(client, settings, page_cache):
+    """Links to other result pages carry the query as searched (trimmed) and the
+    page number, nothing else the address held (utm_…, source, p): they lead to
+    the one cached copy of each page, with the page cache in front or not."""
+    settings.PAGE_CACHE_ENABLED = page_cache
+    for index in range(21):
+        make_article(title=f"Glacier du Pamir {index}", body="<p>Les glaciers fondent.</p>")
+    response = client.get(
+        SEARCH,
+        {"q": "  glacier Pamir ", "page": "2", "utm_source": "lettre", "source": "/x/", "p": "3"},
+    )
+    assert PAGE_LINK.findall(response.content.decode()) == [
+        ("prev", "?q=glacier+Pamir&amp;page=1"),
+        ("next", "?q=glacier+Pamir&amp;page=3"),
+    ]
+
+
 def test_drafts_and_scheduled_articles_are_never_found(client):
     """Search starts from published(): drafts and scheduled articles never show."""
     from datetime import timedelta

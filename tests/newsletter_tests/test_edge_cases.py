@@ -12,7 +12,16 @@ from django.db import connection
 from django.urls import reverse
 
 from articles.models import Article
-from newsletter.models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
+from newsletter.models import (
+    ConsentEvent,
+    ConsentText,
+    Delivery,
+    Issue,
+    IssueArticle,
+    SignupOutcome,
+    SignupRequest,
+    Subscriber,
+)
 from newsletter.sending import SENDER_LOCK_NAMESPACE, send_issue, sender_is_running
 from newsroom.embedded_database import url_of
 from tests.factories import make_article, make_subscriber, make_user, signup_data
@@ -57,6 +66,25 @@ def test_the_signup_goes_through_the_worker(client, settings):
     process_signup_task.call(*task.args_kwargs["args"])
     assert Subscriber.objects.get().email == "file@exemple.fr"
     assert not SignupRequest.objects.exists()
+    assert len(mail.outbox) == 1
+
+
+def test_recording_a_signup_says_what_it_led_to():
+    """A new address is due a confirmation email; asking again within a day is
+    throttled; a confirmed address (asked long ago) is due nothing. The worker's
+    task result keeps the outcome's plain value."""
+    from newsletter.tasks import process_signup_task
+
+    outcome = Subscriber.objects.request_subscription("nouvelle@exemple.fr")[1]
+    assert outcome is SignupOutcome.SEND
+    assert Subscriber.objects.request_subscription("nouvelle@exemple.fr")[1] is (
+        SignupOutcome.THROTTLED
+    )
+    make_subscriber(email="fidele@exemple.fr", status=Subscriber.Status.CONFIRMED)
+    outcome = Subscriber.objects.request_subscription("fidele@exemple.fr")[1]
+    assert outcome is SignupOutcome.SUBSCRIBED
+    signup = SignupRequest.objects.create(email="tache@exemple.fr")
+    assert json.dumps(process_signup_task.call(signup.pk)) == '"send"'
     assert len(mail.outbox) == 1
 
 

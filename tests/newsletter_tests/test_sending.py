@@ -275,6 +275,24 @@ def test_progress_page_and_public_archive(client, admin_client, smtp_server):
     assert client.get(draft.get_absolute_url()).status_code == 404
 
 
+def test_the_admin_offers_what_the_issue_s_status_allows(admin_client):
+    """A draft's page offers « Envoyer… »; once queued it offers « Suivi de
+    l’envoi » instead, and the progress page refreshes itself while sending only."""
+    issue = make_issue(articles=1)
+    change = reverse("admin:newsletter_issue_change", args=[issue.pk])
+    progress = reverse("admin:newsletter_issue_progress", args=[issue.pk])
+    send_link = reverse("admin:newsletter_issue_send", args=[issue.pk])
+    refresh = '<meta http-equiv="refresh" content="5">'
+    content = admin_client.get(change).content.decode()
+    assert send_link in content and progress not in content
+
+    for status, refreshes in ((Issue.Status.SENDING, True), (Issue.Status.SENT, False)):
+        Issue.objects.filter(pk=issue.pk).update(status=status)
+        content = admin_client.get(change).content.decode()
+        assert progress in content and send_link not in content
+        assert (refresh in admin_client.get(progress).content.decode()) is refreshes
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_worker_sends_what_the_admin_queued(smtp_server, settings):
     """`manage.py db_worker` runs the queued task."""

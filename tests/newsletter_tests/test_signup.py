@@ -1,12 +1,15 @@
 import re
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 
+import lxml.html
 import pytest
 from django.core import mail, signing
 from django.urls import reverse
 from django.utils import timezone
 
+from newsletter.forms import FORM_STAMP_SALT
 from newsletter.models import Subscriber
 from tests.factories import make_article, make_subscriber, signup_data
 
@@ -70,7 +73,52 @@ def test_tampered_confirmation_link_is_refused_and_changes_nothing(client):
         assert response.status_code == 400
         assert "Ce lien n’est pas valide" in response.content.decode()
         assert reverse("newsletter:subscribe") in response.content.decode()
+        assert "Ce lien de désinscription" not in response.content.decode()
     assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+
+
+def test_tampered_unsubscribe_link_says_how_to_unsubscribe_and_changes_nothing(client):
+    """A modified unsubscribe token gets a page about unsubscribing (not an offer
+    of a new confirmation link), and the subscriber stays subscribed."""
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    token = subscriber.make_token(Subscriber.TokenPurpose.UNSUBSCRIBE)
+    tampered = reverse("newsletter:unsubscribe", args=[token[:-3] + "AAA"])
+
+    for method in (client.get, client.post):
+        response = method(tampered)
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert "Ce lien de désinscription est incomplet" in content
+        assert "Recevoir un nouveau lien" not in content
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.CONFIRMED
+
+
+def test_links_already_sent_keep_working():
+    """Each purpose signs with the salt links were always signed with, so links
+    already in readers' inboxes still work."""
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    salts = {
+        Subscriber.TokenPurpose.CONFIRM: "confirm",
+        Subscriber.TokenPurpose.UNSUBSCRIBE: "unsubscribe",
+    }
+    assert set(salts) == set(Subscriber.TokenPurpose)
+    for purpose, salt in salts.items():
+        signer = signing.TimestampSigner(salt=f"newsletter.{salt}")
+        earlier_link = signer.sign(subscriber.token_key)
+        assert Subscriber.objects.from_token(earlier_link, purpose) == subscriber
+        assert signer.unsign(subscriber.make_token(purpose)) == subscriber.token_key
+
+
+def test_a_link_for_an_unknown_purpose_is_a_programming_error():
+    """A mistyped purpose fails loudly instead of making links nothing accepts."""
+    subscriber = make_subscriber()
+    with pytest.raises(ValueError):
+        subscriber.make_token("confirmation")
+    with pytest.raises(ValueError):
+        Subscriber.objects.from_token(
+            subscriber.make_token(Subscriber.TokenPurpose.CONFIRM), "confirmer"
+        )
 
 
 @pytest.mark.parametrize("token", ["x", "a" * 2000, "..", "%00", "a:b:c"])
@@ -173,6 +221,52 @@ def test_newsletter_page_shows_the_form(client):
     assert response.status_code == 200
     assert "Pour rester informé des actualités de l’Asie centrale" in content
     assert 'name="email"' in content
+
+
+def test_the_signup_form_is_one_markup_under_articles_and_on_the_newsletter_page(client):
+    """The form under an article and the one on /newsletter/?source=<that article>
+    are the same markup but for their fresh signed stamps: bot trap and genuine
+    stamp included, no CSRF token, no cookie, no id used twice on the page."""
+    article = make_article()
+    path = article.get_absolute_url()
+    forms = []
+    for response in (client.get(path), client.get(SUBSCRIBE, {"source": path})):
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert not response.cookies and "csrfmiddlewaretoken" not in content
+        ids = re.findall(r'\bid="([^"]+)"', content)
+        assert len(ids) == len(set(ids))
+        form = re.search(r'<form [^>]*class="newsletter-form".*?</form>', content, re.S).group(0)
+        stamp = re.search(r'name="started" value="([^"]+)"', form).group(1)
+        assert time.time() - signing.loads(stamp, salt=FORM_STAMP_SALT) < 60
+        assert 'name="website"' in form and f'name="source" value="{path}"' in form
+        forms.append(form.replace(stamp, "STAMP"))
+    assert forms[0] == forms[1]
+
+
+def test_the_source_in_the_address_cannot_inject_markup(client):
+    """?source= is written into the form escaped."""
+    content = client.get(SUBSCRIBE, {"source": '/"><script>alert(1)</script>'}).content.decode()
+    assert "<script>alert(1)" not in content
+    assert 'value="/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in content
+
+
+def test_the_form_under_an_article_sent_as_shown_subscribes(client):
+    """A browser that sends the form under an article with the fields it shows
+    (hidden ones included) gets a pending subscription from that article."""
+    article = make_article()
+    page = lxml.html.fromstring(client.get(article.get_absolute_url()).content)
+    (form,) = page.xpath('//form[@class="newsletter-form"]')
+    fields = dict(form.form_values())
+    assert fields["email"] == "" and not fields.get("website")  # the bot trap stays empty
+    response = client.post(form.action, {**fields, "email": "lectrice@exemple.kz"})
+    assert response["Location"] == reverse("newsletter:subscribe-done")
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.email, subscriber.source) == (
+        "lectrice@exemple.kz",
+        article.get_absolute_url(),
+    )
+    assert len(mail.outbox) == 1
 
 
 def test_confirmation_email_goes_through_a_real_smtp_server(client, smtp_server):
