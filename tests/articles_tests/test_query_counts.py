@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from articles.models import SpellingVariantGroup, Tag
-from tests.factories import image_upload, make_article, make_author, make_section
+from articles.models import SpellingVariantGroup
+from tests.factories import image_upload, make_article, make_author, make_section, make_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,6 @@ def queries(client, url):
         response = client.get(url)
     assert response.status_code == 200, url
     return len(context.captured_queries)
-
-
-def make_tag(name):
-    return Tag.objects.create(name=name, slug=name.lower())
 
 
 def grow(world, count):

@@ -12,19 +12,13 @@ from django.db import connection
 from django.urls import reverse
 
 from articles.models import Article
-from newsletter.models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
+from newsletter.models import ConsentEvent, ConsentText, Delivery, Issue, Subscriber
 from newsletter.sending import SENDER_LOCK_NAMESPACE, send_issue, sender_is_running
 from newsroom.embedded_database import url_of
-from tests.factories import make_article, make_subscriber, make_user, signup_data
+from tests.factories import make_article, make_issue, make_subscriber, make_user, signup_data
 
 pytestmark = pytest.mark.django_db
 SUBSCRIBE = reverse("newsletter:subscribe")
-
-
-def make_issue():
-    issue = Issue.objects.create(subject="Numéro spécial")
-    IssueArticle.objects.create(issue=issue, article=make_article(), position=0)
-    return issue
 
 
 @pytest.mark.parametrize("email", ["İlkay@exemple.fr", "\u212aelvin@exemple.fr"])
@@ -62,7 +56,7 @@ def test_the_signup_goes_through_the_worker(client, settings):
 
 def test_readers_who_leave_during_a_send_do_not_get_it(smtp_server):
     """Unsubscribed or erased after queueing: their delivery is cancelled, not sent."""
-    issue = make_issue()
+    issue = make_issue(articles=1)
     stays, leaves, erased = (
         make_subscriber(email=f"{name}@exemple.org", status=Subscriber.Status.CONFIRMED)
         for name in ("reste", "part", "efface")
@@ -78,7 +72,7 @@ def test_readers_who_leave_during_a_send_do_not_get_it(smtp_server):
 
 def test_a_delivery_cancelled_in_the_table_is_skipped_at_claim_time(smtp_server):
     """Even without going through unsubscribe(), the sender checks the reader's state."""
-    issue = make_issue()
+    issue = make_issue(articles=1)
     subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
     Delivery.objects.create_for(issue)
     Subscriber.objects.filter(pk=subscriber.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
@@ -89,7 +83,7 @@ def test_a_delivery_cancelled_in_the_table_is_skipped_at_claim_time(smtp_server)
 
 def test_the_progress_page_asks_about_the_lock_without_taking_it():
     """sender_is_running() sees another process's lock, and never holds it itself."""
-    issue = make_issue()
+    issue = make_issue(articles=1)
     assert sender_is_running(issue) is False
     connection.ensure_connection()
     other = psycopg2.connect(url_of(connection.settings_dict))
@@ -111,7 +105,7 @@ def test_the_progress_page_asks_about_the_lock_without_taking_it():
 
 def test_resume_and_resend_do_nothing_to_a_draft(admin_client):
     """A draft cannot be « resumed » into the sent archive."""
-    issue = make_issue()
+    issue = make_issue(articles=1)
     issue.resume()
     assert issue.resend_uncertain() == 0
     admin_client.post(reverse("admin:newsletter_issue_resume", args=[issue.pk]))
@@ -121,7 +115,7 @@ def test_resume_and_resend_do_nothing_to_a_draft(admin_client):
 def test_resending_a_sent_issue_from_the_command_line_reaches_nobody_new(smtp_server):
     """send_newsletter on a sent issue resumes; it does not mail it to new subscribers."""
     make_subscriber(email="ancien@exemple.org", status=Subscriber.Status.CONFIRMED)
-    issue = make_issue()
+    issue = make_issue(articles=1)
     call_command("send_newsletter", issue.pk, "--no-progress", verbosity=0)
     make_subscriber(email="nouveau@exemple.org", status=Subscriber.Status.CONFIRMED)
     call_command("send_newsletter", issue.pk, "--no-progress", verbosity=0)
@@ -132,7 +126,7 @@ def test_resending_a_sent_issue_from_the_command_line_reaches_nobody_new(smtp_se
 def test_nothing_is_sent_when_every_article_was_unpublished(smtp_server):
     """An issue whose articles were all unpublished since queueing is not sent empty."""
     make_subscriber(status=Subscriber.Status.CONFIRMED)
-    issue = make_issue()
+    issue = make_issue(articles=1)
     Delivery.objects.create_for(issue)
     Article.objects.update(status=Article.Status.DRAFT)
     counts = send_issue(issue)
@@ -143,7 +137,7 @@ def test_erasure_removes_the_address_from_delivery_errors(smtp_server):
     """A refused delivery's error keeps the server's answer but never the address."""
     subscriber = make_subscriber(email="refuse@exemple.org", status=Subscriber.Status.CONFIRMED)
     smtp_server.refuse.add("refuse@exemple.org")
-    issue = make_issue()
+    issue = make_issue(articles=1)
     Delivery.objects.create_for(issue)
     send_issue(issue)
     delivery = Delivery.objects.get()

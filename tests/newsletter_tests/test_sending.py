@@ -22,22 +22,10 @@ from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
 from newsletter.sending import Pace, send_issue
 from newsletter.tasks import send_issue_task
 from newsroom.embedded_database import url_of
-from tests.factories import image_upload, make_article, make_user
+from tests.factories import make_article, make_issue, make_user
 
 pytestmark = pytest.mark.django_db
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
-
-
-def make_issue(articles=2, subject="La semaine en Asie centrale"):
-    issue = Issue.objects.create(subject=subject, introduction="Bonjour,\n\nVoici la sélection.")
-    for position in range(articles):
-        article = make_article(
-            title=f"Article sélectionné {position}",
-            hero_image=image_upload(width=900, height=600),
-            hero_image_alt="Une photo",
-        )
-        IssueArticle.objects.create(issue=issue, article=article, position=position)
-    return issue
 
 
 def confirmed_subscribers(count):
