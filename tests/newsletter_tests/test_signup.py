@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -198,3 +199,36 @@ def test_signup_still_answers_when_the_mail_server_is_down(client, settings):
     response = client.post(SUBSCRIBE, signup_data("panne@exemple.fr"))
     assert response.status_code == 302
     assert Subscriber.objects.get().confirmation_sent_at is None
+
+
+@pytest.mark.parametrize("email", ["İlkay@exemple.fr", "\u212aelvin@exemple.fr"])
+def test_addresses_whose_case_folds_oddly_subscribe_without_error(client, email):
+    """Letters that Python and PostgreSQL lower-case differently cause no error."""
+    response = client.post(SUBSCRIBE, signup_data(email))
+    assert response.status_code == 302
+    assert Subscriber.objects.count() == 1
+    again = client.post(SUBSCRIBE, signup_data(email))
+    assert (again.status_code, again["Location"]) == (302, response["Location"])
+    assert Subscriber.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_the_signup_goes_through_the_worker(client, settings):
+    """With the database queue, signing up only stores the request and queues its
+    handling: no subscriber row, no email and no address in the task queue until
+    the worker runs it."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+    from django_tasks_db.models import DBTaskResult
+
+    from newsletter.models import SignupRequest
+    from newsletter.tasks import process_signup_task
+
+    client.post(SUBSCRIBE, signup_data("file@exemple.fr"))
+    assert mail.outbox == [] and not Subscriber.objects.exists()
+    task = DBTaskResult.objects.get()
+    assert task.task_path == "newsletter.tasks.process_signup_task"
+    assert "file@exemple.fr" not in json.dumps(task.args_kwargs)
+    process_signup_task.call(*task.args_kwargs["args"])
+    assert Subscriber.objects.get().email == "file@exemple.fr"
+    assert not SignupRequest.objects.exists()
+    assert len(mail.outbox) == 1

@@ -134,6 +134,14 @@ def test_an_impossible_admin_date_filter_gives_a_message(admin_client, query):
     assert "Ce filtre n’est pas valide" in response.content.decode()
 
 
+def test_odd_tokens_and_version_numbers_never_error(client, admin_client):
+    """A NUL in a preview token, or a superscript digit as a version, is just unknown."""
+    assert client.get("/apercu/%00/").status_code == 404
+    article = make_article()
+    url = reverse("admin:articles_article_revisions", args=[article.pk])
+    assert admin_client.get(url, {"depuis": "²"}).status_code == 200
+
+
 def test_production_refuses_a_weak_secret_key():
     """A short, repetitive or Django-generated insecure key stops production."""
     for weak in ["x", "a" * 60, "django-insecure-" + "k3y-" * 15]:
