@@ -7,10 +7,11 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from django.utils.text import slugify
 from PIL import Image
 
-from articles.models import Article, Author, Section
-from newsletter.models import Subscriber
+from articles.models import Article, Author, Section, Tag
+from newsletter.models import Issue, IssueArticle, Subscriber
 
 _counter = itertools.count(1)
 
@@ -44,6 +45,13 @@ def make_author(**fields):
     return Author.objects.create(**fields)
 
 
+def make_tag(name=None, **fields):
+    """A tag (a theme unless ``kind`` says otherwise), its slug made from its name."""
+    name = name or f"Mot-clé {_next()}"
+    fields.setdefault("slug", slugify(name))
+    return Tag.objects.create(name=name, **fields)
+
+
 def make_article(*, authors=None, published=True, **fields):
     """A published article by default; ``published=False`` gives a draft."""
     number = _next()
@@ -63,6 +71,21 @@ def make_article(*, authors=None, published=True, **fields):
     article = Article.objects.create(**fields)
     article.authors.set(authors if authors is not None else [make_author()])
     return article
+
+
+def make_issue(*, articles=2, **fields):
+    """A draft newsletter issue of ``articles`` published articles with hero images."""
+    fields.setdefault("subject", "La semaine en Asie centrale")
+    fields.setdefault("introduction", "Bonjour,\n\nVoici la sélection.")
+    issue = Issue.objects.create(**fields)
+    for position in range(articles):
+        article = make_article(
+            title=f"Article sélectionné {position}",
+            hero_image=image_upload(width=900, height=600),
+            hero_image_alt="Une photo",
+        )
+        IssueArticle.objects.create(issue=issue, article=article, position=position)
+    return issue
 
 
 def make_subscriber(**fields):

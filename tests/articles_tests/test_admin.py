@@ -1,8 +1,11 @@
+import html
+import json
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from pytest_django.asserts import assertContains
 
 from articles.models import Article, Section
 from newsletter.models import Subscriber
@@ -33,19 +36,26 @@ def test_admin_pages_open_for_a_superuser(admin_client, url_name):
     """Every admin page of our models opens, in French."""
     make_article()
     response = admin_client.get(reverse(url_name))
-    assert response.status_code == 200
-    assert 'lang="fr"' in response.content.decode()
+    assertContains(response, '<html lang="fr"')
 
 
 def test_article_change_form_uses_ckeditor_and_prefills_the_slug(admin_client):
-    """The article form loads CKEditor on the body and pre-fills the slug from the title."""
+    """The article form loads CKEditor on the body, sending its images to our upload
+    view, and pre-fills the slug from the title."""
     article = make_article()
     response = admin_client.get(reverse("admin:articles_article_change", args=[article.pk]))
+    assertContains(response, '<script src="/static/ckeditor/ckeditor/ckeditor.js"></script>')
     content = response.content.decode()
-    assert "ckeditor/ckeditor/ckeditor.js" in content
-    assert 'data-type="ckeditortype"' in content
-    assert "prepopulated_fields" in content or "data-prepopulated-fields" in content
-    assert "upload" in content and reverse("articles:editor-image-upload") in content
+    body = re.search(r'<textarea name="body"[^>]*>', content).group()
+    assert 'data-type="ckeditortype"' in body
+    config = json.loads(html.unescape(re.search(r'data-config="([^"]*)"', body).group(1)))
+    upload_keys = ("uploadUrl", "filebrowserUploadUrl", "filebrowserImageUploadUrl")
+    assert [config[key] for key in upload_keys] == [reverse("articles:editor-image-upload")] * 3
+    prepopulated = re.search(r'data-prepopulated-fields="([^"]*)"', content).group(1)
+    assert [
+        (field["name"], field["dependency_list"])
+        for field in json.loads(html.unescape(prepopulated))
+    ] == [("slug", ["title"])]
 
 
 def test_article_changelist_has_columns_filters_and_search(admin_client):
@@ -100,18 +110,18 @@ def test_admin_refuses_a_non_image_with_a_clear_message(admin_client):
     response = admin_client.post(
         reverse("admin:articles_article_add"), _article_form(section, author, hero_image=fake)
     )
-    assert response.status_code == 200
-    assert "n’est pas une image lisible" in response.content.decode()
+    assertContains(response, "n’est pas une image lisible")
     assert not Article.objects.exists()
 
 
 def test_section_admin_protects_sections_that_have_articles(admin_client):
-    """A section that still holds articles cannot be deleted."""
+    """A section that still holds articles cannot be deleted: the admin names them."""
     article = make_article()
     response = admin_client.post(
         reverse("admin:articles_section_delete", args=[article.section.pk]), {"post": "yes"}
     )
-    assert response.status_code == 200
+    assertContains(response, "<h1>Impossible de supprimer rubrique</h1>", html=True)
+    assertContains(response, f">{article.title}</a></li>")
     assert Section.objects.filter(pk=article.section.pk).exists()
 
 

@@ -111,8 +111,9 @@ def test_an_image_at_the_side_limit_is_accepted():
     assert normalize_upload(_png(40, 16_383)).name.endswith(".png")
 
 
-def _srgb_profile():
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+# Made once: a profile's header holds the time it was made, so two made a second
+# apart differ (comparing the stored profile with a new one failed now and then).
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 EXIF = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x01\x01\x0e\x00\x02\x00\x00\x00\x10\x00\x00\x00\x1aSECRET-EXIF-GPS\x00"  # noqa: E501
@@ -126,30 +127,40 @@ def _with_metadata(image_format):
         text = PngImagePlugin.PngInfo()
         text.add_text("Comment", MARKER.decode())
         text.add_itxt("XML:com.adobe.xmp", XMP.decode())
-        image.save(buffer, "PNG", pnginfo=text, exif=EXIF, icc_profile=_srgb_profile())
+        image.save(buffer, "PNG", pnginfo=text, exif=EXIF, icc_profile=SRGB_PROFILE)
     elif image_format == "JPEG":
-        image.save(buffer, "JPEG", comment=MARKER, exif=EXIF, xmp=XMP, icc_profile=_srgb_profile())
+        image.save(buffer, "JPEG", comment=MARKER, exif=EXIF, xmp=XMP, icc_profile=SRGB_PROFILE)
     elif image_format == "WEBP":
-        image.save(buffer, "WEBP", exif=EXIF, xmp=XMP, icc_profile=_srgb_profile())
+        image.save(buffer, "WEBP", exif=EXIF, xmp=XMP, icc_profile=SRGB_PROFILE)
     else:
         image.convert("P").save(buffer, "GIF", comment=MARKER)
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("image_format", ["GIF", "PNG", "JPEG", "WEBP"])
-def test_re_encoding_keeps_pixels_and_profile_and_nothing_else(image_format):
+SECRETS = (MARKER, b"SECRET-EXIF", b"SECRET-XMP", b"Comment", b"xmpmeta")
+
+
+@pytest.mark.parametrize(
+    ("image_format", "carried"),
+    [
+        ("GIF", {MARKER}),
+        ("PNG", set(SECRETS)),
+        ("JPEG", set(SECRETS) - {b"Comment"}),
+        ("WEBP", {b"SECRET-EXIF", b"SECRET-XMP", b"xmpmeta"}),
+    ],
+)
+def test_re_encoding_keeps_pixels_and_profile_and_nothing_else(image_format, carried):
     """Comments, text chunks, EXIF and XMP are gone from the stored copy (a
     <script> comment made GIFs polyglots); the colour profile stays."""
     original = _with_metadata(image_format)
-    assert MARKER in original or b"SECRET-EXIF" in original
+    assert {secret for secret in SECRETS if secret in original} == carried
     stored = normalize_upload(original).read()
-    for secret in (MARKER, b"SECRET-EXIF", b"SECRET-XMP", b"Comment", b"xmpmeta"):
-        assert secret not in stored
+    assert [secret for secret in SECRETS if secret in stored] == []
     reopened = Image.open(io.BytesIO(stored))
     assert reopened.size == (64, 48)
     assert not {"comment", "exif", "xmp", "XML:com.adobe.xmp", "Comment"} & set(reopened.info)
     if image_format != "GIF":
-        assert reopened.info.get("icc_profile") == _srgb_profile()
+        assert reopened.info.get("icc_profile") == SRGB_PROFILE
 
 
 def test_an_animated_gif_loses_the_comments_of_every_frame():

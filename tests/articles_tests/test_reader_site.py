@@ -14,11 +14,10 @@ from django.core.files.storage import default_storage
 from django.templatetags.static import static
 from django.urls import set_script_prefix
 from django.utils import timezone
-from django.utils.text import slugify
 
 from articles.models import Article, Tag
 from articles.renditions import CROPS, HeroRenditions
-from tests.factories import image_upload, make_article, make_author, make_section
+from tests.factories import image_upload, make_article, make_author, make_section, make_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +26,6 @@ def page(client, url):
     response = client.get(url)
     assert response.status_code == 200, url
     return response.content.decode()
-
-
-def tag(name, kind=Tag.Kind.COUNTRY):
-    return Tag.objects.create(name=name, slug=slugify(name), kind=kind)
 
 
 # Home, authors, tags ---------------------------------------------------------------
@@ -78,7 +73,7 @@ def test_author_page_lists_their_published_articles(client):
 def test_tag_page_lists_tagged_articles_paginated(client, settings):
     """A tag page lists its published articles, a page at a time."""
     settings.ARTICLES_PER_PAGE = 1
-    kazakhstan = tag("Kazakhstan")
+    kazakhstan = make_tag("Kazakhstan", kind=Tag.Kind.COUNTRY)
     for title in ("Premier", "Second"):
         make_article(title=f"{title} kazakh").tags.add(kazakhstan)
     make_article(title="Sans mot-clé")
@@ -96,7 +91,7 @@ def test_tag_page_lists_tagged_articles_paginated(client, settings):
 def test_article_shows_reading_time_tags_and_share_links(client):
     """Reading time, linked tags and plain share links (no third-party script)."""
     article = make_article(body="<p>" + "mot " * 690 + "</p>", standfirst="Court.")
-    article.tags.add(tag("Ouzbékistan"), tag("Énergie", Tag.Kind.THEME))
+    article.tags.add(make_tag("Ouzbékistan", kind=Tag.Kind.COUNTRY), make_tag("Énergie"))
     content = page(client, article.get_absolute_url())
     assert "4 min de lecture" in content  # 691 words at 230 a minute
     assert 'href="/sujet/ouzbekistan/"' in content
@@ -109,7 +104,11 @@ def test_article_shows_reading_time_tags_and_share_links(client):
 def test_related_articles_prefer_shared_tags_and_stay_public(client):
     """« À lire aussi » ranks articles by shared tags, then section; never drafts or itself."""
     section = make_section()
-    kz, kg, water = tag("Kazakhstan"), tag("Kirghizistan"), tag("Eau", Tag.Kind.THEME)
+    kz, kg, water = (
+        make_tag("Kazakhstan", kind=Tag.Kind.COUNTRY),
+        make_tag("Kirghizistan", kind=Tag.Kind.COUNTRY),
+        make_tag("Eau"),
+    )
     article = make_article(section=section, title="Article lu")
     article.tags.set([kz, kg, water])
     two = make_article(
@@ -285,7 +284,7 @@ def test_rss_feed_parses_and_carries_what_readers_need(client):
         published_at=timezone.now(),
         hero_image=image_upload(width=900, height=600),
     )
-    illustrated.tags.add(tag("Tadjikistan"))
+    illustrated.tags.add(make_tag("Tadjikistan", kind=Tag.Kind.COUNTRY))
     make_article(title="Brouillon", published=False)
     client.get(illustrated.get_absolute_url())  # renditions exist
 
@@ -323,7 +322,7 @@ def test_sitemap_lists_public_pages_with_lastmod(client):
     """/sitemap.xml has sections, published articles with lastmod, authors and tags."""
     author = make_author(name="Dinara")
     article = make_article(authors=[author])
-    article.tags.add(tag("Turkménistan"))
+    article.tags.add(make_tag("Turkménistan", kind=Tag.Kind.COUNTRY))
     draft = make_article(published=False, slug="brouillon-secret")
     content = page(client, "/sitemap.xml")
     site = settings.SITE_URL
@@ -375,7 +374,7 @@ def test_every_page_has_title_description_canonical_and_social_tags(client, kind
     """Title, meta description, canonical URL, Open Graph and Twitter card on each page."""
     author = make_author()
     article = make_article(authors=[author])
-    country = tag("Kazakhstan")
+    country = make_tag("Kazakhstan", kind=Tag.Kind.COUNTRY)
     article.tags.add(country)
     url = {
         "home": "/",

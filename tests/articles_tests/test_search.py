@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
-from pytest_django.asserts import assertContains
+from pytest_django.asserts import assertContains, assertNotContains
 
 from articles import search as search_module
 from articles.models import Article, SpellingVariantGroup, cached_spelling_variants
@@ -28,8 +28,7 @@ SEARCH = reverse("articles:search")
 def results(client, query, **params):
     response = client.get(SEARCH, {"q": query, **params})
     assert response.status_code == 200
-    page = response.context["page"]
-    return [article.title for article in page.object_list] if page else []
+    return [article.title for article in response.context["page"].object_list]
 
 
 def test_stemming_finds_other_forms_of_a_word(client):
@@ -317,31 +316,44 @@ def test_drafts_and_scheduled_articles_are_never_found(client):
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "shown", "answer"),
     [
-        "",
-        "   ",
-        "?!;:,.«»",
-        "x" * 5000,
-        "mot " * 300,
-        "'; DROP TABLE articles_article; --",
-        "<script>alert(1)</script>",
-        "a & | ! :* ( ) <-> \\",
-        "\x00\x01",
-        "%",
-        "Kirghizistan OR 1=1",
-        "🙂🙂",
-        "ﬁnance",
+        ("", "", None),
+        ("   ", "", None),
+        ("?!;:,.«»", "?!;:,.«»", "no word"),
+        ("x" * 5000, "x" * 200, "nothing found"),
+        ("mot " * 300, ("mot " * 50).strip(), "nothing found"),
+        (
+            "'; DROP TABLE articles_article; --",
+            "'; DROP TABLE articles_article; --",
+            "nothing found",
+        ),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>", "nothing found"),
+        ("a & | ! :* ( ) <-> \\", "a & | ! :* ( ) <-> \\", "nothing found"),
+        ("\x00\x01", "", None),
+        ("%", "%", "no word"),
+        ("Kirghizistan OR 1=1", "Kirghizistan OR 1=1", "nothing found"),
+        ("🙂🙂", "🙂🙂", "no word"),
+        ("ﬁnance", "ﬁnance", "found"),
     ],
 )
-def test_any_input_gives_an_ordinary_page(client, query):
-    """Empty, long, punctuation-only, SQL or HTML input: a normal page, never an error,
-    and the query is shown escaped."""
+def test_any_input_gives_an_ordinary_page(client, query, shown, answer):
+    """Empty, long, punctuation-only, SQL or HTML input: a normal page, never an
+    error. The query is shown escaped, cut at 200 characters and without control
+    characters, and the page says which case it is: nothing typed, no word to
+    look for, nothing found, or the results."""
     make_article(title="Finance publique", body="<p>Kirghizistan</p>")
     response = client.get(SEARCH, {"q": query})
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert "<script>alert(1)</script>" not in content
+    assertContains(response, f'name="q" value="{escape(shown)}"', count=1)
+    assertNotContains(response, "<script>alert(1)</script>")
+    messages = {
+        "no word": "Tapez au moins un mot",
+        "nothing found": f"Aucun article ne correspond à « {escape(shown)} ».",
+        "found": "1 résultat",
+    }
+    for case, message in messages.items():
+        assertContains(response, message, count=1 if case == answer else 0)
+    assertContains(response, 'role="status"', count=0 if answer is None else 1)
     assert Article.objects.exists()
 
 

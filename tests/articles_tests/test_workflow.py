@@ -10,7 +10,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django.asserts import assertRedirects
 
+from articles.admin import ArticleAdmin, CorrectionInline
 from articles.models import Article, ArticleRevision, Correction
 from tests.factories import (
     admin_article_data,
@@ -516,4 +518,82 @@ def test_journalist_cannot_add_corrections(newsroom):
     alice, client = newsroom["alice"]
     article = draft_of(alice)
     client.post(change_url(article), _with_correction(article, "Tentative.", timezone.now()))
+    assert not Correction.objects.exists()
+
+
+CORRECTION_RIGHTS = [
+    "articles.change_article",
+    "articles.add_correction",
+    "articles.change_correction",
+    "articles.delete_correction",
+]
+
+
+def correction_inline(client, article):
+    """The correction inline of the article's change form, as ``client`` gets it."""
+    response = client.get(change_url(article))
+    assert response.status_code == 200
+    [inline] = [
+        inline
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is Correction
+    ]
+    return inline
+
+
+def inline_rights(inline):
+    """Whether the inline lets its user add, change and delete."""
+    return (inline.has_add_permission, inline.has_change_permission, inline.has_delete_permission)
+
+
+def _adding_a_correction(article, prefix, text):
+    now = timezone.localtime()
+    return admin_article_data(
+        article,
+        **{
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-0-text": text,
+            f"{prefix}-0-corrected_at_0": f"{now:%d/%m/%Y}",
+            f"{prefix}-0-corrected_at_1": f"{now:%H:%M:%S}",
+        },
+    )
+
+
+def test_correction_permissions_alone_do_not_let_staff_add_corrections():
+    """Staff who hold every correction permission but not the editor's right
+    (publish_article) see a published article's correction inline read-only, with
+    no form to fill in, and a posted correction is refused; an editor adds one."""
+    article = make_article()
+    staff = client_for(make_user(perms=CORRECTION_RIGHTS))
+    editor = client_for(make_user(perms=[*CORRECTION_RIGHTS, "articles.publish_article"]))
+
+    inline = correction_inline(staff, article)
+    assert inline_rights(inline) == (False, False, False)
+    assert inline.formset.max_num == 0
+    data = _adding_a_correction(article, inline.formset.prefix, "Tentative.")
+    assert staff.post(change_url(article), data).status_code == 403
+    assert not Correction.objects.exists()
+
+    inline = correction_inline(editor, article)
+    assert inline_rights(inline) == (True, True, True)
+    data = _adding_a_correction(article, inline.formset.prefix, "Le chiffre était faux.")
+    assertRedirects(editor.post(change_url(article), data), CHANGELIST)
+    assert list(Correction.objects.values_list("text", flat=True)) == ["Le chiffre était faux."]
+
+
+def test_the_correction_inline_itself_refuses_non_editors(monkeypatch):
+    """The correction inline asks for the editor's right itself: shown on a form
+    that staff without it may save (their own draft, which today has no such
+    inline), it offers no form and ignores a posted correction."""
+    monkeypatch.setattr(ArticleAdmin, "get_inlines", lambda self, request, obj: [CorrectionInline])
+    user = make_user(perms=CORRECTION_RIGHTS)
+    make_author(user=user)
+    article = draft_of(user)
+    staff = client_for(user)
+
+    inline = correction_inline(staff, article)
+    assert inline_rights(inline) == (False, False, False)
+    assert inline.formset.max_num == 0
+    data = _adding_a_correction(article, inline.formset.prefix, "Tentative.")
+    assertRedirects(staff.post(change_url(article), data), CHANGELIST)
     assert not Correction.objects.exists()

@@ -5,14 +5,17 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django.asserts import assertContains, assertNotContains
 
-from newsletter.models import ConsentEvent, ConsentText, Subscriber, truncate_ip
-from tests.factories import make_subscriber, signup_data
+from newsletter.models import ConsentEvent, ConsentText, Delivery, Subscriber, truncate_ip
+from newsletter.sending import send_issue
+from tests.factories import make_issue, make_subscriber, make_user, signup_data
 
 pytestmark = pytest.mark.django_db
 SUBSCRIBE = reverse("newsletter:subscribe")
@@ -166,6 +169,71 @@ def test_subscribers_cannot_be_deleted_in_the_admin(admin_client):
     url = reverse("admin:newsletter_subscriber_delete", args=[subscriber.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert Subscriber.objects.filter(pk=subscriber.pk).exists()
+
+
+def test_confirmation_records_the_text_of_the_latest_request(client, admin_client):
+    """Someone who subscribes again confirms the wording shown at their new request."""
+    subscriber = make_subscriber(email="revient@exemple.fr")
+    ConsentEvent.objects.create(
+        subscriber=subscriber,
+        kind="requested",
+        consent_text=ConsentText.objects.current(),
+        source="/ancienne/",
+    )
+    ConsentText.objects.create(text="Version plus récente.")
+    client.post(SUBSCRIBE, signup_data("revient@exemple.fr", source="/nouvelle/"))
+    client.post(reverse("newsletter:confirm", args=[subscriber.make_token("confirm")]))
+    confirmed = subscriber.consent_events.get(kind="confirmed")
+    assert confirmed.consent_text.text == "Version plus récente."
+    assert confirmed.source == "/nouvelle/"
+
+
+def test_staff_who_may_only_view_subscribers_cannot_export_or_erase(client):
+    """Erasure, unsubscribing and exports need the change permission: a viewer's
+    list offers no action, and posting one only shows the list again."""
+    viewer = make_user(perms=["newsletter.view_subscriber"])
+    client.force_login(viewer)
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    assertNotContains(client.get(CHANGELIST), 'name="action"')
+    for action in ("erase", "export_record", "export_csv", "unsubscribe"):
+        response = client.post(CHANGELIST, {"action": action, "_selected_action": [subscriber.pk]})
+        assertContains(response, subscriber.email)
+        assertNotContains(response, 'name="action"')
+        assert "Content-Disposition" not in response
+    subscriber.refresh_from_db()
+    assert subscriber.erased_at is None and subscriber.status == Subscriber.Status.CONFIRMED
+    assert Permission.objects.filter(codename="send_issue").exists()
+
+
+def test_an_erased_trace_keeps_no_address_and_the_person_may_subscribe_anew(client):
+    """Erasure leaves no address behind: the trace cannot be found or touched by
+    a signup, and the same person signing up later starts a new, separate record."""
+    subscriber = make_subscriber(email="parti@exemple.fr", status=Subscriber.Status.CONFIRMED)
+    subscriber.erase()
+    subscriber.refresh_from_db()
+    assert subscriber.email == ""
+    events = subscriber.consent_events.count()
+    response = client.post(SUBSCRIBE, signup_data("parti@exemple.fr"))
+    assert response.status_code == 302
+    assert subscriber.consent_events.count() == events
+    newcomer = Subscriber.objects.get(email="parti@exemple.fr")
+    assert newcomer.pk != subscriber.pk and newcomer.status == Subscriber.Status.PENDING
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["parti@exemple.fr"]
+
+
+def test_erasure_removes_the_address_from_delivery_errors(smtp_server):
+    """A refused delivery's error keeps the server's answer but never the address."""
+    subscriber = make_subscriber(email="refuse@exemple.org", status=Subscriber.Status.CONFIRMED)
+    smtp_server.refuse.add("refuse@exemple.org")
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    send_issue(issue)
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert "550" in delivery.error and "refuse@" not in delivery.error
+    subscriber.erase()
+    delivery.refresh_from_db()
+    assert delivery.error == "" and delivery.message_id == ""
 
 
 def test_purge_deletes_old_unconfirmed_signups_only(client):

@@ -1,3 +1,4 @@
+import json
 import re
 import time
 from datetime import timedelta
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.forms import FORM_STAMP_SALT
-from newsletter.models import Subscriber
+from newsletter.models import SignupOutcome, SignupRequest, Subscriber
 from tests.factories import make_article, make_subscriber, signup_data
 
 pytestmark = pytest.mark.django_db
@@ -292,3 +293,55 @@ def test_signup_still_answers_when_the_mail_server_is_down(client, settings):
     response = client.post(SUBSCRIBE, signup_data("panne@exemple.fr"))
     assert response.status_code == 302
     assert Subscriber.objects.get().confirmation_sent_at is None
+
+
+@pytest.mark.parametrize("email", ["İlkay@exemple.fr", "\u212aelvin@exemple.fr"])
+def test_addresses_whose_case_folds_oddly_subscribe_without_error(client, email):
+    """Letters that Python and PostgreSQL lower-case differently cause no error."""
+    response = client.post(SUBSCRIBE, signup_data(email))
+    assert response.status_code == 302
+    assert Subscriber.objects.count() == 1
+    again = client.post(SUBSCRIBE, signup_data(email))
+    assert (again.status_code, again["Location"]) == (302, response["Location"])
+    assert Subscriber.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_the_signup_goes_through_the_worker(client, settings):
+    """With the database queue, signing up only stores the request and queues its
+    handling: no subscriber row, no email and no address in the task queue until
+    the worker runs it."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+    from django_tasks_db.models import DBTaskResult
+
+    from newsletter.models import SignupRequest
+    from newsletter.tasks import process_signup_task
+
+    client.post(SUBSCRIBE, signup_data("file@exemple.fr"))
+    assert mail.outbox == [] and not Subscriber.objects.exists()
+    task = DBTaskResult.objects.get()
+    assert task.task_path == "newsletter.tasks.process_signup_task"
+    assert "file@exemple.fr" not in json.dumps(task.args_kwargs)
+    process_signup_task.call(*task.args_kwargs["args"])
+    assert Subscriber.objects.get().email == "file@exemple.fr"
+    assert not SignupRequest.objects.exists()
+    assert len(mail.outbox) == 1
+
+
+def test_recording_a_signup_says_what_it_led_to():
+    """A new address is due a confirmation email; asking again within a day is
+    throttled; a confirmed address (asked long ago) is due nothing. The worker's
+    task result keeps the outcome's plain value."""
+    from newsletter.tasks import process_signup_task
+
+    outcome = Subscriber.objects.request_subscription("nouvelle@exemple.fr")[1]
+    assert outcome is SignupOutcome.SEND
+    assert Subscriber.objects.request_subscription("nouvelle@exemple.fr")[1] is (
+        SignupOutcome.THROTTLED
+    )
+    make_subscriber(email="fidele@exemple.fr", status=Subscriber.Status.CONFIRMED)
+    outcome = Subscriber.objects.request_subscription("fidele@exemple.fr")[1]
+    assert outcome is SignupOutcome.SUBSCRIBED
+    signup = SignupRequest.objects.create(email="tache@exemple.fr")
+    assert json.dumps(process_signup_task.call(signup.pk)) == '"send"'
+    assert len(mail.outbox) == 1

@@ -9,6 +9,7 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
+from pytest_django.asserts import assertContains, assertRedirects
 
 from articles.models import PreviewLink, Tag
 from newsletter.models import Issue, SignupRequest
@@ -56,7 +57,7 @@ def test_head_answers_wherever_get_does(client):
     for url in public_urls():
         got = client.get(url)
         head = client.head(url)
-        assert got.status_code in (200, 301, 302), url
+        assert got.status_code == (301 if url == "/favicon.ico" else 200), url
         assert head.status_code == got.status_code, url
         assert head.content == b"", url
         assert head.get("Content-Type") == got.get("Content-Type"), url
@@ -77,9 +78,8 @@ def test_an_oversized_anonymous_body_is_refused_before_it_is_read(client, settin
     response = client.post(
         reverse("newsletter:subscribe"), body, content_type="application/x-www-form-urlencoded"
     )
-    assert response.status_code == 413
-    assert "Envoi trop volumineux" in response.content.decode()
-    assert "64" in response.content.decode()  # the limit, in words a reader reads
+    assertContains(response, "Envoi trop volumineux", status_code=413)
+    assertContains(response, "64", status_code=413)  # the limit, in words a reader reads
     assert response["Cache-Control"] == "no-store"
     assert not SignupRequest.objects.exists()
 
@@ -92,15 +92,14 @@ def test_staff_pages_accept_image_sized_bodies(admin_client, settings):
         reverse("admin:articles_tag_add"),
         {"name": "Ouzbékistan", "slug": "ouzbekistan", "kind": "country", "padding": padding},
     )
-    assert response.status_code == 302
+    assertRedirects(response, reverse("admin:articles_tag_changelist"))
 
 
 def test_a_nul_in_a_public_query_is_dropped(client):
     """A NUL in a search is the same search without it, not a 500."""
     make_article(title="Les steppes du Kazakhstan")
     response = client.get(reverse("articles:search"), {"q": "step\x00pes"})
-    assert response.status_code == 200
-    assert "Les steppes du Kazakhstan" in response.content.decode()
+    assertContains(response, "Les steppes du Kazakhstan")
 
 
 def test_admin_autocomplete_with_a_nul_answers(admin_client):
@@ -123,15 +122,21 @@ def test_admin_autocomplete_with_a_nul_answers(admin_client):
     ],
 )
 def test_an_impossible_admin_date_filter_gives_a_message(admin_client, query):
-    """A date filter Django cannot turn into a query shows the list unfiltered with
-    a message, never a 500."""
+    """A date filter Django cannot turn into a query sends to the list unfiltered
+    (Django's ``?e=1``) with a message, never a 500."""
     make_article()
-    response = admin_client.get(reverse("admin:articles_article_changelist") + "?" + query)
-    assert response.status_code in (200, 302)
-    if response.status_code == 302:
-        response = admin_client.get(response["Location"])
-        assert response.status_code == 200
-    assert "Ce filtre n’est pas valide" in response.content.decode()
+    changelist = reverse("admin:articles_article_changelist")
+    response = admin_client.get(changelist + "?" + query, follow=True)
+    assertRedirects(response, changelist + "?e=1")
+    assertContains(response, "Ce filtre n’est pas valide")
+
+
+def test_odd_tokens_and_version_numbers_never_error(client, admin_client):
+    """A NUL in a preview token, or a superscript digit as a version, is just unknown."""
+    assert client.get("/apercu/%00/").status_code == 404
+    article = make_article()
+    url = reverse("admin:articles_article_revisions", args=[article.pk])
+    assert admin_client.get(url, {"depuis": "²"}).status_code == 200
 
 
 def test_production_refuses_a_weak_secret_key():

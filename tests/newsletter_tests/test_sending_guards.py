@@ -1,0 +1,96 @@
+"""What the sender checks before each message and each run: readers who left
+after the issue was queued, articles unpublished since, another sender at work,
+and drafts or sent issues that a resume or a resend must not mail to anyone new."""
+
+import psycopg2
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+
+from articles.models import Article
+from newsletter.models import ConsentEvent, Delivery, Issue, Subscriber
+from newsletter.sending import SENDER_LOCK_NAMESPACE, send_issue, sender_is_running
+from newsroom.embedded_database import url_of
+from tests.factories import make_issue, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+def test_readers_who_leave_during_a_send_do_not_get_it(smtp_server):
+    """Unsubscribed or erased after queueing: their delivery is cancelled, not sent."""
+    issue = make_issue(articles=1)
+    stays, leaves, erased = (
+        make_subscriber(email=f"{name}@exemple.org", status=Subscriber.Status.CONFIRMED)
+        for name in ("reste", "part", "efface")
+    )
+    Delivery.objects.create_for(issue)
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
+    leaves.unsubscribe(ConsentEvent.Method.LINK)
+    erased.erase()
+    counts = send_issue(issue)
+    assert [r for envelope in smtp_server for r in envelope.rcpt_tos] == ["reste@exemple.org"]
+    assert counts["skipped"] == 2 and counts["waiting"] == 0
+
+
+def test_a_delivery_cancelled_in_the_table_is_skipped_at_claim_time(smtp_server):
+    """Even without going through unsubscribe(), the sender checks the reader's state."""
+    issue = make_issue(articles=1)
+    subscriber = make_subscriber(status=Subscriber.Status.CONFIRMED)
+    Delivery.objects.create_for(issue)
+    Subscriber.objects.filter(pk=subscriber.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+    send_issue(issue)
+    assert smtp_server == []
+    assert Delivery.objects.get().status == Delivery.Status.SKIPPED
+
+
+def test_the_progress_page_asks_about_the_lock_without_taking_it():
+    """sender_is_running() sees another process's lock, and never holds it itself."""
+    issue = make_issue(articles=1)
+    assert sender_is_running(issue) is False
+    connection.ensure_connection()
+    other = psycopg2.connect(url_of(connection.settings_dict))
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [SENDER_LOCK_NAMESPACE, issue.pk])
+        assert sender_is_running(issue) is True
+        assert send_issue(issue) is None  # the other sender is at work
+        # Released explicitly: closing the connection also releases it, but only
+        # once the server's backend has exited, after close() returns (asserting
+        # right after close() failed one run in three).
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SENDER_LOCK_NAMESPACE, issue.pk])
+            assert cursor.fetchone() == (True,)
+        assert sender_is_running(issue) is False
+    finally:
+        other.close()
+
+
+def test_resume_and_resend_do_nothing_to_a_draft(admin_client):
+    """A draft cannot be « resumed » into the sent archive."""
+    issue = make_issue(articles=1)
+    issue.resume()
+    assert issue.resend_uncertain() == 0
+    admin_client.post(reverse("admin:newsletter_issue_resume", args=[issue.pk]))
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.DRAFT
+
+
+def test_resending_a_sent_issue_from_the_command_line_reaches_nobody_new(smtp_server):
+    """send_newsletter on a sent issue resumes; it does not mail it to new subscribers."""
+    make_subscriber(email="ancien@exemple.org", status=Subscriber.Status.CONFIRMED)
+    issue = make_issue(articles=1)
+    call_command("send_newsletter", issue.pk, "--no-progress", verbosity=0)
+    make_subscriber(email="nouveau@exemple.org", status=Subscriber.Status.CONFIRMED)
+    call_command("send_newsletter", issue.pk, "--no-progress", verbosity=0)
+    recipients = [r for envelope in smtp_server for r in envelope.rcpt_tos]
+    assert recipients == ["ancien@exemple.org"]
+
+
+def test_nothing_is_sent_when_every_article_was_unpublished(smtp_server):
+    """An issue whose articles were all unpublished since queueing is not sent empty."""
+    make_subscriber(status=Subscriber.Status.CONFIRMED)
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    Article.objects.update(status=Article.Status.DRAFT)
+    counts = send_issue(issue)
+    assert smtp_server == [] and counts["waiting"] == 1
