@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from newsroom.admin import CheckedFiltersMixin
 
+from . import revisions
 from .forms import ArticleAdminForm, CorrectionForm, PreviewLinkForm
 from .models import (
     Article,
@@ -28,7 +29,6 @@ from .models import (
     SpellingVariantGroup,
     Tag,
 )
-from .revisions import compare_revisions, restore_revision
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -162,20 +162,10 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     autocomplete_fields = ["authors", "tags"]
     actions = ["submit_for_review", "publish", "unpublish"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "standfirst", "body", "loaded_version"]}),
-        (
-            gettext_lazy("Image principale"),
-            {
-                "fields": [
-                    "hero_image",
-                    "hero_image_alt",
-                    "hero_image_caption",
-                    "hero_image_credit",
-                ]
-            },
-        ),
-        (gettext_lazy("Classement et signature"), {"fields": ["section", "tags", "authors"]}),
-        (gettext_lazy("Publication"), {"fields": ["status", "published_at", "is_featured"]}),
+        (None, {"fields": [*revisions.TEXT, "loaded_version"]}),
+        (gettext_lazy("Image principale"), {"fields": revisions.IMAGE}),
+        (gettext_lazy("Classement et signature"), {"fields": revisions.PLACEMENT}),
+        (gettext_lazy("Publication"), {"fields": revisions.PUBLICATION}),
     ]
     inlines = [CorrectionInline, PreviewLinkInline]
     view_on_site = True
@@ -247,17 +237,12 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        article = form.instance
-        if not change and not article.authors.exists():
-            profile = Author.objects.filter(user=request.user).first()
-            if profile:
-                article.authors.add(profile)
         for formset in formsets:
             for instance in formset.new_objects:
                 if hasattr(instance, "created_by_id") and instance.created_by_id is None:
                     instance.created_by = request.user
                     instance.save(update_fields=["created_by"])
-        article.record_revision(request.user)
+        revisions.after_edit(form.instance, request.user, created=not change)
 
     # List columns -----------------------------------------------------------------
 
@@ -309,7 +294,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
             locked.status = status
             locked.updated_by = request.user
             locked.save(update_fields=["status", "published_at", "updated_by"])
-            locked.record_revision(request.user, note=note)
+            revisions.after_edit(locked, request.user, note=note)
 
     @admin.action(description=gettext_lazy("Soumettre à la relecture"))
     def submit_for_review(self, request, queryset):
@@ -409,15 +394,15 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         article = get_object_or_404(Article, pk=pk)
         if not self.has_view_or_change_permission(request, article):
             raise PermissionDenied
-        revisions = list(article.revisions.select_related("created_by"))
+        history = list(article.revisions.select_related("created_by"))
         since = request.GET.get("depuis", "")
         valid = since.isascii() and since.isdigit() and len(since) < 10
-        comparison = compare_revisions(revisions, since if valid else None)
+        comparison = revisions.compare_revisions(history, since if valid else None)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "article": article,
-            "revisions": revisions,
+            "revisions": history,
             "comparison": comparison,
             "can_restore": is_editor(request.user),
             "title": _("Versions de « %(title)s »") % {"title": article.title},
@@ -432,7 +417,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         with transaction.atomic():
             article = get_object_or_404(Article.objects.select_for_update(), pk=pk)
             revision = get_object_or_404(ArticleRevision, pk=revision_pk, article=article)
-            problems = restore_revision(article, revision, request.user)
+            problems = revisions.restore(article, revision, request.user)
         if problems:
             messages.warning(request, problems)
         else:

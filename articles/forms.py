@@ -12,6 +12,8 @@ from .models import Article, Correction, PreviewLink
 from .revisions import EDITABLE_FIELDS
 from .templatetags.articles_tags import french_datetime
 
+FOCAL_POINT = ("hero_focal_x", "hero_focal_y")
+
 
 class ArticleAdminForm(forms.ModelForm):
     """The article form of the admin. Refuses a stale copy (someone saved the
@@ -26,6 +28,20 @@ class ArticleAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["loaded_version"].initial = self.instance.version
+        for name in FOCAL_POINT:
+            if name in self.fields:
+                # Set by the picker; a post without it keeps the stored point.
+                self.fields[name].required = False
+
+    def clean_hero_focal_x(self):
+        return self._focal("hero_focal_x")
+
+    def clean_hero_focal_y(self):
+        return self._focal("hero_focal_y")
+
+    def _focal(self, name):
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value is None else value
 
     def clean(self):
         cleaned_data = super().clean()

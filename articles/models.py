@@ -563,41 +563,6 @@ class Article(models.Model):
             and self.published_at > timezone.now()
         )
 
-    def snapshot(self):
-        """The article's editable content, as stored in a revision."""
-        return {
-            "title": self.title,
-            "slug": self.slug,
-            "standfirst": self.standfirst,
-            "body": self.body,
-            "hero_image": self.hero_image.name or "",
-            "hero_image_alt": self.hero_image_alt,
-            "hero_image_caption": self.hero_image_caption,
-            "hero_image_credit": self.hero_image_credit,
-            "section": self.section_id,
-            "authors": sorted(self.authors.values_list("pk", flat=True)) if self.pk else [],
-            "tags": sorted(self.tags.values_list("pk", flat=True)) if self.pk else [],
-            "is_featured": self.is_featured,
-            "status": self.status,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-        }
-
-    def record_revision(self, user, note=""):
-        """Keep a revision of the article as it now stands (after its bylines are
-        saved). Returns it."""
-        data = self.snapshot()
-        last = self.revisions.order_by("-created_at", "-pk").first()
-        changed = [
-            key for key, value in data.items() if last is None or last.data.get(key) != value
-        ]
-        return self.revisions.create(
-            created_by=user if user and user.is_authenticated else None,
-            version=self.version,
-            data=data,
-            changed_fields=changed,
-            note=note,
-        )
-
     @property
     def is_public(self):
         return (

@@ -1,9 +1,18 @@
-"""Article history: what changed between two revisions, and restoring one."""
+"""Article history, and the step that follows every edit of an article.
+
+Every writer (the admin's form and actions, a restore, the demo content) saves
+the article, then calls ``after_edit``: it gives a new article its author's
+byline and records a revision. The field list lives here, once; the form, the
+admin's fieldsets, snapshots, comparisons and restores read it. What is derived
+from the content (plain text, image copies) is made by the model's save and
+its fields, for every writer, ORM included."""
 
 import difflib
 import re
+from datetime import UTC, datetime
 
 from django.core.files.storage import default_storage
+from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -11,30 +20,83 @@ from django.utils.translation import gettext as _
 from .models import Article, Author, Section, Tag
 from .sanitizer import html_to_text
 
-# Fields restored from a revision: the content. Status and publication date are
-# left as they are, so restoring never publishes or unpublishes by surprise.
-CONTENT_FIELDS = [
-    "title",
-    "slug",
-    "standfirst",
-    "body",
+# The article's fields as editors group them (the admin's fieldsets read these).
+TEXT = ["title", "slug", "standfirst", "body"]
+IMAGE = [
     "hero_image",
     "hero_image_alt",
     "hero_image_caption",
     "hero_image_credit",
-    "section",
-    "authors",
-    "tags",
+    "hero_focal_x",
+    "hero_focal_y",
 ]
-# What an editor edits in the article form: the content, and where and when
-# it is shown.
-EDITABLE_FIELDS = [*CONTENT_FIELDS, "is_featured", "status", "published_at"]
+PLACEMENT = ["section", "tags", "authors"]
+PUBLICATION = ["status", "published_at", "is_featured"]
+# The content: what a revision restores. Status and publication date are left
+# as they are, so restoring never publishes or unpublishes by surprise.
+CONTENT_FIELDS = [*TEXT, *IMAGE, *PLACEMENT]
+# What an editor edits in the article form, and what a revision keeps.
+EDITABLE_FIELDS = [*CONTENT_FIELDS, *PUBLICATION]
 TEXT_FIELDS = {"standfirst", "body"}
 _WORDS = re.compile(r"\S+\s*")
 
 
 def field_label(name):
     return Article._meta.get_field(name).verbose_name
+
+
+def _stored(article, name):
+    field = Article._meta.get_field(name)
+    if field.many_to_many:
+        return sorted(getattr(article, name).values_list("pk", flat=True)) if article.pk else []
+    value = getattr(article, field.attname)
+    if isinstance(field, models.FileField):
+        return value.name or ""
+    if isinstance(value, datetime):
+        # In UTC, as the database gives it back: an instance's own time zone
+        # must not read as a change.
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def snapshot(article):
+    """The article's editable content, as a revision keeps it (JSON)."""
+    return {name: _stored(article, name) for name in EDITABLE_FIELDS}
+
+
+def _value(data, name):
+    """A snapshot's value of ``name``; the field's default for a field added
+    after the snapshot was taken."""
+    if name in data:
+        return data[name]
+    field = Article._meta.get_field(name)
+    return field.get_default() if field.has_default() else None
+
+
+def record(article, user, note=""):
+    """Keep a revision of the article as it now stands (bylines saved). Returns it."""
+    data = snapshot(article)
+    last = article.revisions.order_by("-created_at", "-pk").first()
+    changed = [
+        name for name, value in data.items() if last is None or _value(last.data, name) != value
+    ]
+    return article.revisions.create(
+        created_by=user if user and user.is_authenticated else None,
+        version=article.version,
+        data=data,
+        changed_fields=changed,
+        note=note,
+    )
+
+
+def after_edit(article, user, *, created=False, note=""):
+    """What follows every saved edit, whoever made it: a new article without a
+    byline gets its author's, and a revision is recorded. Returns the revision."""
+    if created and user is not None and user.is_authenticated and not article.authors.exists():
+        profile = Author.objects.filter(user=user).first()
+        if profile:
+            article.authors.add(profile)
+    return record(article, user, note)
 
 
 def _display(name, value, names):
@@ -70,7 +132,8 @@ def diff_data(before, after):
     names = _names([before, after])
     changes = []
     for name in EDITABLE_FIELDS:
-        old, new = (before or {}).get(name), after.get(name)
+        old = _value(before, name) if before else None
+        new = _value(after, name)
         if old == new:
             continue
         if name in TEXT_FIELDS:
@@ -117,40 +180,41 @@ def compare_revisions(revisions, since_version=None):
     return {"entries": entries, "since": since}
 
 
-def restore_revision(article, revision, user):
-    """Put the revision's content back into the article and record it as a new
-    revision. Returns a warning for what could not be restored, or ""."""
+def restore(article, revision, user):
+    """Put the revision's content back into the article, save it and record it as
+    a new revision. Returns a warning for what could not be restored, or ""."""
     data = revision.data
     skipped = []
-    for name in (
-        "title",
-        "standfirst",
-        "body",
-        "hero_image_alt",
-        "hero_image_caption",
-        "hero_image_credit",
-    ):
-        setattr(article, name, data.get(name, ""))
-    slug = data.get("slug")
-    if slug and not Article.objects.filter(slug=slug).exclude(pk=article.pk).exists():
-        article.slug = slug
-    elif slug != article.slug:
-        skipped.append(_("l’adresse (un autre article l’utilise)"))
-    if Section.objects.filter(pk=data.get("section")).exists():
-        article.section_id = data["section"]
-    else:
-        skipped.append(_("la rubrique (supprimée depuis)"))
-    image = data.get("hero_image") or ""
-    if not image or default_storage.exists(image):
-        article.hero_image = image
-    else:
-        skipped.append(_("l’image (fichier supprimé)"))
+    for name in CONTENT_FIELDS:
+        field = Article._meta.get_field(name)
+        value = _value(data, name)
+        if field.many_to_many:
+            continue  # once the article is saved
+        if name == "slug":
+            if value and not Article.objects.filter(slug=value).exclude(pk=article.pk).exists():
+                article.slug = value
+            elif value != article.slug:
+                skipped.append(_("l’adresse (un autre article l’utilise)"))
+        elif name == "section":
+            if Section.objects.filter(pk=value).exists():
+                article.section_id = value
+            else:
+                skipped.append(_("la rubrique (supprimée depuis)"))
+        elif name == "hero_image":
+            if not value or default_storage.exists(value):
+                article.hero_image = value or ""
+            else:
+                skipped.append(_("l’image (fichier supprimé)"))
+        else:
+            setattr(article, field.attname, value if value is not None else "")
     article.updated_by = user
     article.save()
-    article.authors.set(Author.objects.filter(pk__in=data.get("authors") or []))
-    article.tags.set(Tag.objects.filter(pk__in=data.get("tags") or []))
-    article.record_revision(
-        user, note=_("Restauration de la version %(version)s") % {"version": revision.version}
+    article.authors.set(Author.objects.filter(pk__in=_value(data, "authors") or []))
+    article.tags.set(Tag.objects.filter(pk__in=_value(data, "tags") or []))
+    after_edit(
+        article,
+        user,
+        note=_("Restauration de la version %(version)s") % {"version": revision.version},
     )
     if not skipped:
         return ""

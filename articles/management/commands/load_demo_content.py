@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter
 
 from articles.models import Article, Author, Section, Tag
+from articles.revisions import after_edit
 from articles.roles import EDITOR, JOURNALIST
 
 CONTENT_FILE = Path(__file__).with_name("demo_content.toml")
@@ -111,6 +112,7 @@ class Command(BaseCommand):
             article.save()
             article.authors.set([authors[slug] for slug in data["authors"]])
             article.tags.set([tags[slug] for slug in data.get("tags", [])])
+            after_edit(article, None, note=_("Contenu de démonstration"))
             # As if written just before publication and not touched since.
             Article.objects.filter(pk=article.pk).update(
                 created_at=article.published_at, updated_at=article.published_at
