@@ -97,29 +97,47 @@ class SafeImageField(models.ImageField):
         return super().formfield(**{"form_class": SafeImageFormField, **kwargs})
 
 
-class PlainCharField(models.CharField):
+class TypographyMixin:
+    """``typography=True``: published text, given French spacing when saved
+    (typography.py), so that pages, feeds and emails show it as stored."""
+
+    def __init__(self, *args, typography=False, **kwargs):
+        self.typography = typography
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.typography:
+            kwargs["typography"] = True
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = self.normalize(getattr(model_instance, self.attname))
+        if self.typography:
+            # Normalised again: spacing at an edge (« « » alone) would not
+            # survive the normalisation Django applies when it writes the value.
+            value = self.normalize(french_spacing(value))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+class PlainCharField(TypographyMixin, models.CharField):
     """One line of plain text (a title, a name, a caption), normalised by
     ``plaintext.normalize_line`` on every path that saves it: forms and the
     admin (through ``to_python``, so errors show next to the field) and the ORM
     (``pre_save``)."""
 
+    normalize = staticmethod(normalize_line)
+
     def to_python(self, value):
         return normalize_line(super().to_python(value))
 
-    def pre_save(self, model_instance, add):
-        value = normalize_line(getattr(model_instance, self.attname))
-        setattr(model_instance, self.attname, value)
-        return value
 
-
-class PlainTextField(models.TextField):
+class PlainTextField(TypographyMixin, models.TextField):
     """Plain text of several lines (a standfirst, a bio), normalised by
     ``plaintext.normalize_text`` on every path that saves it."""
 
+    normalize = staticmethod(normalize_text)
+
     def to_python(self, value):
         return normalize_text(super().to_python(value))
-
-    def pre_save(self, model_instance, add):
-        value = normalize_text(getattr(model_instance, self.attname))
-        setattr(model_instance, self.attname, value)
-        return value

@@ -83,6 +83,7 @@ class Section(models.Model):
     )
     description = PlainTextField(
         _("description"),
+        typography=True,
         blank=True,
         help_text=_("Une phrase ou deux, affichées en tête de la page de la rubrique."),
     )
@@ -116,7 +117,10 @@ class Author(models.Model):
     name = PlainCharField(_("nom"), max_length=150)
     slug = models.SlugField(_("identifiant d’URL"), max_length=150, unique=True)
     bio = PlainTextField(
-        _("présentation"), blank=True, help_text=_("Quelques lignes sur l’auteur, publiques.")
+        _("présentation"),
+        typography=True,
+        blank=True,
+        help_text=_("Quelques lignes sur l’auteur, publiques."),
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -318,7 +322,7 @@ class Article(models.Model):
         REVIEW = "review", _("En relecture")
         PUBLISHED = "published", _("Publié")
 
-    title = PlainCharField(_("titre"), max_length=200)
+    title = PlainCharField(_("titre"), max_length=200, typography=True)
     slug = models.SlugField(
         _("identifiant d’URL"),
         max_length=200,
@@ -327,6 +331,7 @@ class Article(models.Model):
     )
     standfirst = PlainTextField(
         _("chapô"),
+        typography=True,
         help_text=_("Un paragraphe qui résume l’article, en texte simple, sous le titre."),
     )
     body = RichTextField(_("texte"), blank=True)
@@ -362,6 +367,7 @@ class Article(models.Model):
     )
     hero_image_caption = PlainCharField(
         _("légende"),
+        typography=True,
         max_length=300,
         blank=True,
         help_text=_("Affichée sous l’image : nommez les personnes et le lieu."),
@@ -620,6 +626,7 @@ class Correction(models.Model):
     )
     text = PlainTextField(
         _("correction"),
+        typography=True,
         help_text=_("Ce qui était faux et ce qui a été corrigé, tel que les lecteurs le liront."),
     )
     corrected_at = models.DateTimeField(_("date de la correction"), default=timezone.now)

@@ -6,7 +6,7 @@ write through ``xml_safe``, for rows written around the models.
 What changes: Unicode is composed (NFC); lone surrogates, NUL and other control
 characters go; Word's vertical tab and form feed become a line break (or a space
 on one line); single-line values lose bidirectional overrides and line breaks,
-and their runs of spaces are folded."""
+and their runs of spaces are folded (a lone no-break space is kept)."""
 
 import re
 import unicodedata
@@ -22,7 +22,9 @@ _CONTROLS = re.compile(f"[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTER
 _BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Embeddings, overrides and isolates: they can reverse how a line reads.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_SPACES = re.compile(r"[^\S\n]+")
+# A run of spaces on one line becomes one space; a lone no-break space stays
+# (French spacing puts them before « : ; ! ? » and inside guillemets).
+_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n\xa0\u202f]")
 _TRAILING_SPACES = re.compile(r"[^\S\n]+\n")
 # Characters XML 1.0 cannot carry, even escaped, and those it discourages
 # (DEL, C1 controls, noncharacters: feed readers take C1 for Windows-1252).
@@ -118,7 +120,12 @@ def clean_values(value, clean):
 
 def normalize_stored_rows(apps, app_label, plain_fields):
     """For data migrations: normalise what was stored before the fields did it
-    on save. ``plain_fields`` is {model name: [(field, "line" or "text")]}."""
+    on save. ``plain_fields`` is {model name: [(field, kind)]}, the kind "line"
+    or "text" (normalize_line, normalize_text), or "typography" (French
+    spacing, typography.py)."""
+    from .typography import french_spacing
+
+    treat = {"line": normalize_line, "text": normalize_text, "typography": french_spacing}
     for model_name, fields in plain_fields.items():
         model = apps.get_model(app_label, model_name)
         names = [name for name, _ in fields]
@@ -126,7 +133,7 @@ def normalize_stored_rows(apps, app_label, plain_fields):
             changes = {}
             for name, kind in fields:
                 value = getattr(row, name)
-                cleaned = (normalize_line if kind == "line" else normalize_text)(value)
+                cleaned = treat[kind](value)
                 if cleaned != value:
                     changes[name] = cleaned
             if changes:

@@ -472,10 +472,14 @@ class Issue(models.Model):
         SENT = "sent", _("Envoyée")
 
     subject = PlainCharField(
-        _("objet"), max_length=200, help_text=_("L’objet de l’e-mail, et le titre de l’archive.")
+        _("objet"),
+        max_length=200,
+        typography=True,
+        help_text=_("L’objet de l’e-mail, et le titre de l’archive."),
     )
     introduction = PlainTextField(
         _("introduction"),
+        typography=True,
         blank=True,
         help_text=_(
             "Quelques lignes avant les articles. Séparez les paragraphes par une ligne vide."

@@ -17,7 +17,6 @@ from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.renditions import HeroRenditions
 from articles.sanitizer import sanitize_html
-from articles.typography import french_spacing
 from newsroom.links import absolute_url
 
 register = template.Library()
@@ -83,12 +82,6 @@ def one_line(value):
 def xml_safe(value):
     """Text without the characters XML cannot carry (for XML templates)."""
     return _xml_safe(value)
-
-
-@register.filter
-def fr(value):
-    """French spacing (« ; : ! ? » and guillemets) on published text or HTML."""
-    return french_spacing(value)
 
 
 LEAD_SIZES = "(min-width: 72rem) 42rem, (min-width: 44rem) 60vw, 100vw"

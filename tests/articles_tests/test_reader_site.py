@@ -235,6 +235,28 @@ def test_french_spacing_on_published_text_spares_tags_and_urls(client):
     assert "la carte\u202f?</a>" in content
 
 
+def test_french_spacing_is_stored_so_feeds_and_newsletters_show_it(client):
+    """Spacing is applied once, when the text is saved: the feed, the home page's
+    cards and the newsletter show what pages show."""
+    from newsletter.emails import render_issue
+    from newsletter.models import IssueArticle
+    from tests.factories import make_issue
+
+    article = make_article(title="Douchanbé : le Rogoun ?", standfirst="« Enfin ! »")
+    issue = make_issue(articles=0, subject="Semaine : bilan", introduction="Bilan ?")
+    IssueArticle.objects.create(issue=issue, article=article, position=1)
+    assert article.title == "Douchanbé\u00a0: le Rogoun\u202f?"
+    assert article.standfirst == "«\u00a0Enfin\u202f!\u00a0»"
+    feed = client.get("/feed/").content.decode()
+    assert "<title>Douchanbé\u00a0: le Rogoun\u202f?</title>" in feed
+    assert "Douchanbé\u00a0: le Rogoun\u202f?" in page(client, "/")
+    rendered = render_issue(issue)
+    assert rendered["subject"] == "Semaine\u00a0: bilan"
+    for part in ("text", "html"):
+        assert "Douchanbé\u00a0: le Rogoun\u202f?" in rendered[part], part
+        assert "Bilan\u202f?" in rendered[part], part
+
+
 # Resources, feeds, sitemaps, metadata ----------------------------------------------------
 
 

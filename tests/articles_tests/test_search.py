@@ -399,7 +399,7 @@ def test_a_misspelt_query_offers_the_closest_titles(client):
     assert response.context["page"].paginator.count == 0
     titles = [article.title for article in response.context["close"]]
     assert sorted(titles) == [
-        "Tachkent : la ville nouvelle",
+        "Tachkent\u00a0: la ville nouvelle",
         "À Tachkent, le bazar Tchorsou rouvre",
     ]
     assertContains(
