@@ -53,10 +53,12 @@ STORED_STATUSES = (200, 301, 404, 410)
 # that take gzip, as browsers, CDNs and Varnish do; unpacked for the others.
 COMPRESSED_TYPES = ("text/", "application/xml", "application/rss+xml", "application/atom+xml")
 
+# The clock, and the next scheduled publication (ArticleQuerySet.scheduled(),
+# in SQL: this runs on every request the cache may serve).
 CLOCK_SQL = """
     SELECT value, (
         SELECT min(published_at) FROM articles_article
-        WHERE status = 'published' AND published_at > statement_timestamp()
+        WHERE status = %s AND published_at > statement_timestamp()
     )
     FROM newsroom_contentclock WHERE id = 1
 """
@@ -98,8 +100,10 @@ def read_clock() -> Clock:
 
 
 def _query_clock() -> Clock:
+    from articles.models import Article  # articles.models imports this module
+
     with connection.cursor() as cursor:
-        cursor.execute(CLOCK_SQL)
+        cursor.execute(CLOCK_SQL, [Article.Status.PUBLISHED])
         value, next_publication = cursor.fetchone()
     return Clock(value, next_publication)
 
