@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -29,6 +30,7 @@ from .models import (
     SpellingVariantGroup,
     Tag,
 )
+from .renditions import CROPS
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -163,7 +165,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     actions = ["submit_for_review", "publish", "unpublish"]
     fieldsets = [
         (None, {"fields": [*revisions.TEXT, "loaded_version"]}),
-        (gettext_lazy("Image principale"), {"fields": revisions.IMAGE}),
+        (gettext_lazy("Image principale"), {"fields": [*revisions.IMAGE, "focal_point"]}),
         (gettext_lazy("Classement et signature"), {"fields": revisions.PLACEMENT}),
         (gettext_lazy("Publication"), {"fields": revisions.PUBLICATION}),
     ]
@@ -172,6 +174,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/admin.css"]}
+        js = ["js/focal-point.js"]
 
     # Who may do what -----------------------------------------------------------
 
@@ -195,8 +198,8 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if is_editor(request.user):
-            return []
-        return ["published_at", "is_featured"]
+            return ["focal_point"]
+        return ["focal_point", "published_at", "is_featured"]
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "status" and not is_editor(request.user):
@@ -243,6 +246,25 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
                     instance.created_by = request.user
                     instance.save(update_fields=["created_by"])
         revisions.after_edit(form.instance, request.user, created=not change)
+
+    @admin.display(description=gettext_lazy("point d’intérêt"))
+    def focal_point(self, obj):
+        """The picker that sets hero_focal_x/y, with previews of the crops."""
+        labels = {
+            "card": _("Cartes (3:2)"),
+            "lead": _("Image d’ouverture (16:9)"),
+            "social": _("Réseaux sociaux (1200 × 630)"),
+        }
+        return render_to_string(
+            "admin/articles/article/focal_point.html",
+            {
+                "image_url": obj.hero_image.url if obj is not None and obj.hero_image else "",
+                "crops": [
+                    {"ratio": f"{crop.ratio:.6f}", "label": labels[name]}
+                    for name, crop in CROPS.items()
+                ],
+            },
+        )
 
     # List columns -----------------------------------------------------------------
 

@@ -24,6 +24,10 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = EDITABLE_FIELDS
+        widgets = {
+            name: forms.NumberInput(attrs={"step": "0.001", "min": "0", "max": "1"})
+            for name in FOCAL_POINT
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

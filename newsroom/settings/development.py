@@ -45,6 +45,11 @@ SECRET_KEY = SECRET_KEY or _development_secret_key()  # noqa: F405
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# WhiteNoise serves STATIC_ROOT before the source folders: production's
+# collected copies (var/static, made by make bench or make cluster-check) would
+# hide every later change to a stylesheet or script. Development never collects.
+STATIC_ROOT = VAR_DIR / "static-development"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

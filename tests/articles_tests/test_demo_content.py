@@ -41,6 +41,8 @@ def test_demo_articles_have_a_realistic_shape(demo):
         assert article.hero_image_caption and article.authors.exists()
         assert article.tags.count() >= 2
         assert HeroRenditions.of(article).copies("card", "webp"), article.slug
+        # The focal point is the drawing's sun, off centre.
+        assert (article.hero_focal_x, article.hero_focal_y) != (0.5, 0.5), article.slug
     article = Article.objects.get(slug__startswith="astana-")
     text = html_to_text(article.body)
     assert article.published_at.year == 2024 and article.published_at.month == 4

@@ -107,8 +107,10 @@ class Command(BaseCommand):
             # only from a file with a name (without them, every load of the
             # article would open the image again).
             name = f"{data['slug'][:60]}.jpg"
-            image = ContentFile(draw_image(data["slug"], data.get("hero_palette")), name=name)
-            article.hero_image.save(name, image, save=False)
+            picture, (article.hero_focal_x, article.hero_focal_y) = draw_image(
+                data["slug"], data.get("hero_palette")
+            )
+            article.hero_image.save(name, ContentFile(picture, name=name), save=False)
             article.save()
             article.authors.set([authors[slug] for slug in data["authors"]])
             article.tags.set([tags[slug] for slug in data.get("tags", [])])
@@ -163,9 +165,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username} / {password} — {role}{state}")
 
 
-def draw_image(seed: str, palette=None) -> bytes:
+def draw_image(seed: str, palette=None) -> tuple[bytes, tuple[float, float]]:
     """A landscape-like picture (sky gradient, sun, mountain ridges), the same
-    for the same seed."""
+    for the same seed, and its focal point: the sun, which every crop keeps."""
     rng = random.Random(seed)
     top, bottom = (_rgb(color) for color in (palette or ["#1d4e89", "#f2c14e"])[:2])
     width, height = IMAGE_SIZE
@@ -196,7 +198,7 @@ def draw_image(seed: str, palette=None) -> bytes:
     image = image.filter(ImageFilter.SMOOTH)
     output = io.BytesIO()
     image.save(output, "JPEG", quality=82, optimize=True, progressive=True)
-    return output.getvalue()
+    return output.getvalue(), (round(sun_x / width, 3), round(sun_y / height, 3))
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
