@@ -1,10 +1,12 @@
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -26,6 +28,7 @@ from .models import (
     Author,
     Correction,
     PreviewLink,
+    ReadCount,
     Section,
     SpellingVariantGroup,
     Tag,
@@ -150,7 +153,16 @@ class PreviewLinkInline(admin.TabularInline):
 @admin.register(Article)
 class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     form = ArticleAdminForm
-    list_display = ["title", "section", "status_badge", "publication", "bylines", "updated_at"]
+    list_display = [
+        "title",
+        "section",
+        "status_badge",
+        "publication",
+        "bylines",
+        "reads_day",
+        "reads_week",
+        "updated_at",
+    ]
     list_filter = [
         StatusFilter,
         "section",
@@ -217,11 +229,27 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         return [PreviewLinkInline]
 
     def get_queryset(self, request):
+        now = timezone.now()
         return (
             super()
             .get_queryset(request)
             .prefetch_related(Prefetch("authors", queryset=Author.objects.only("name")))
+            .annotate(
+                reads_day=self._reads_since(now - timedelta(days=1)),
+                reads_week=self._reads_since(now - timedelta(days=7)),
+            )
         )
+
+    @staticmethod
+    def _reads_since(moment):
+        total = (
+            ReadCount.objects.since(moment)
+            .filter(article=OuterRef("pk"))
+            .values("article")
+            .annotate(total=Sum("count"))
+            .values("total")
+        )
+        return Coalesce(Subquery(total), 0)
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -301,6 +329,14 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
                 paris.strftime("%d/%m/%Y %H:%M"),
             )
         return text
+
+    @admin.display(description=gettext_lazy("lectures (24 h)"), ordering="reads_day")
+    def reads_day(self, obj):
+        return obj.reads_day
+
+    @admin.display(description=gettext_lazy("lectures (7 jours)"), ordering="reads_week")
+    def reads_week(self, obj):
+        return obj.reads_week
 
     @admin.display(description=gettext_lazy("signatures"))
     def bylines(self, obj):

@@ -1,6 +1,8 @@
 import math
 import re
 import secrets
+import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
@@ -763,6 +765,92 @@ class SpellingVariantGroup(models.Model):
 
 
 SPELLING_RE = re.compile(r"[^\W_\d]+")
+
+
+class ReadCountQuerySet(models.QuerySet):
+    def record(self, article_id, when=None):
+        """Count one reading of ``article_id`` in the hour of ``when`` (now), if
+        the article is public, in one statement: an upsert of the hour's row
+        from ``Article.objects.published()``, compiled into the INSERT."""
+        hour = (when or timezone.now()).replace(minute=0, second=0, microsecond=0)
+        public = Article.objects.published().filter(pk=article_id).values("pk")
+        select_sql, select_params = public.query.sql_with_params()
+        table = self.model._meta.db_table
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO "{table}" (article_id, hour, count)
+                SELECT readable.*, %s, 1 FROM ({select_sql}) readable
+                ON CONFLICT (article_id, hour) DO UPDATE SET count = "{table}".count + 1
+                """,  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
+                [hour, *select_params],
+            )
+            return cursor.rowcount == 1
+
+    def since(self, moment):
+        return self.filter(hour__gte=moment.replace(minute=0, second=0, microsecond=0))
+
+    def most_read(self, since, limit):
+        """The public articles read most since ``since``, most read first, each
+        with ``reads``: the card columns only."""
+        reads = (
+            self.since(since)
+            .filter(article=models.OuterRef("pk"))
+            .values("article")
+            .annotate(total=models.Sum("count"))
+            .values("total")
+        )
+        return list(
+            Article.objects.published()
+            .for_listing()
+            .annotate(reads=models.Subquery(reads))
+            .filter(reads__gt=0)
+            .order_by("-reads", "-published_at")[:limit]
+        )
+
+
+class ReadCount(models.Model):
+    """How many times an article was read in one hour, counted by a first-party
+    beacon: no cookie, no address, no browser stored; only the number."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="read_counts"
+    )
+    hour = models.DateTimeField(_("heure"))
+    count = models.PositiveIntegerField(_("lectures"), default=0)
+
+    objects = ReadCountQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lectures d’une heure")
+        verbose_name_plural = _("lectures par heure")
+        constraints = [
+            models.UniqueConstraint(fields=["article", "hour"], name="read_count_per_hour")
+        ]
+        indexes = [models.Index(fields=["hour"], name="read_count_hour_idx")]
+
+    def __str__(self):
+        return f"{self.article_id} @ {self.hour:%Y-%m-%d %H h}: {self.count}"
+
+
+MOST_READ_CACHE_KEY = "articles:most-read"
+
+
+def cached_most_read():
+    """« Les plus lus » (settings.MOST_READ_HOURS, MOST_READ_COUNT), from the
+    cache for MOST_READ_REFRESH_SECONDS, and while content is unchanged (an
+    unpublished article leaves the list at once)."""
+    refresh = settings.MOST_READ_REFRESH_SECONDS
+    window = int(time.time() // refresh)
+    key = versioned_key(f"{MOST_READ_CACHE_KEY}:{window}")
+    articles = cache.get(key)
+    if articles is None:
+        since = timezone.now() - timedelta(hours=settings.MOST_READ_HOURS)
+        articles = ReadCount.objects.most_read(since, settings.MOST_READ_COUNT)
+        cache.set(key, articles, versioned_timeout(refresh))
+    return articles
+
+
 VARIANTS_CACHE_KEY = "articles:spelling-variants"
 
 

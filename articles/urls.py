@@ -14,5 +14,6 @@ urlpatterns = [
     path("recherche/", views.search, name="search"),
     path("feed/", feeds.LatestArticlesFeed(), name="feed"),
     path("apercu/<str:token>/", views.shared_preview, name="shared-preview"),
+    path("lu/<int:pk>/", views.record_read, name="record-read"),
     path("redaction/images/", views.editor_image_upload, name="editor-image-upload"),
 ]

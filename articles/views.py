@@ -10,12 +10,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
+
+from newsroom.views import posted_from_this_site
 
 from .models import (
     SEARCH_RANKED,
@@ -23,6 +26,7 @@ from .models import (
     ArticleRedirect,
     Author,
     PreviewLink,
+    ReadCount,
     Section,
     Tag,
     cached_spelling_variants,
@@ -233,6 +237,30 @@ def shared_preview(request, token):
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
     return render_article(request, link.article, preview=Preview.SHARED)
+
+
+# Crawlers, previews and scripted browsers: their visits are not readings.
+BOTS = re.compile(
+    r"bot|crawl|spider|slurp|preview|fetch|scan|monitor|headless|lighthouse|python|curl|wget"
+    r"|java/|go-http|httpclient|facebookexternalhit|embedly|quora|whatsapp|telegram",
+    re.IGNORECASE,
+)
+
+
+@csrf_exempt  # checked by posted_from_this_site(): the pages sending it set no cookie
+@require_POST
+def record_read(request, pk):
+    """The reading beacon of article pages (static/js/read.js): one more
+    reading of the article this hour, unless the visitor is a bot or the post
+    comes from elsewhere. Nothing about the reader is kept: no cookie is read
+    or set, no address or browser stored. Always an empty answer."""
+    agent = request.headers.get("User-Agent", "")
+    readable = pk < 2**63 and agent and not BOTS.search(agent)  # ids are bigint
+    if readable and posted_from_this_site(request):
+        ReadCount.objects.record(pk)
+    response = HttpResponse(status=204)
+    add_never_cache_headers(response)
+    return response
 
 
 @login_required

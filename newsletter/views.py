@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from newsroom.views import csrf_failure
+from newsroom.views import csrf_failure, posted_from_this_site
 
 from .forms import SubscribeForm
 from .models import (
@@ -47,31 +45,6 @@ def too_many(request):
     response = render(request, "newsletter/throttled.html", status=429)
     response["Retry-After"] = "3600"
     return response
-
-
-def posted_from_this_site(request) -> bool:
-    """Whether a POST comes from one of this site's pages, as browsers tell it:
-    ``Sec-Fetch-Site`` (every current browser), else ``Origin``, else
-    ``Referer``, compared with the site's own origin and the trusted ones.
-
-    This replaces the CSRF cookie for the signup form, so that the pages that
-    carry it can be cached whole (a cookie per reader makes that impossible).
-    It is enough here: the form acts for no session or account, so a forged
-    post could only do what anyone can do by posting themselves, which the
-    signed form stamp, the bot trap, the throttles and double opt-in already
-    bound; and a browser never lets another site forge these headers."""
-    if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client
-        return True
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site:
-        return fetch_site == "same-origin"
-    source = request.headers.get("Origin") or request.headers.get("Referer")
-    if not source or source == "null":
-        return False
-    parts = urlsplit(source)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    own = f"{request.scheme}://{request.get_host()}"
-    return origin == own or origin in settings.CSRF_TRUSTED_ORIGINS
 
 
 @csrf_exempt  # checked by posted_from_this_site(): the pages carrying it set no cookie

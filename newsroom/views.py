@@ -1,11 +1,13 @@
 """Site-wide views, which belong to no app: the error pages (400, 403, 404,
-500 and the CSRF failure page), the two files crawlers and browsers ask every
+500 and the CSRF failure page, with the check that replaces CSRF cookies on
+public pages), the two files crawlers and browsers ask every
 site for (/robots.txt, /favicon.ico), and the health checks for load
 balancers and supervisors."""
 
 import secrets
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,6 +24,32 @@ from django.views.decorators.http import require_safe
 from django_tasks_db.models import DBTaskResult
 
 from newsroom.models import WorkerHeartbeat
+
+
+def posted_from_this_site(request) -> bool:
+    """Whether a POST comes from one of this site's pages, as browsers tell it:
+    ``Sec-Fetch-Site`` (every current browser), else ``Origin``, else
+    ``Referer``, compared with the site's own origin and the trusted ones.
+
+    This replaces the CSRF cookie for the posts public pages make (the signup
+    form, the reading beacon), so that those pages can be cached whole (a
+    cookie per reader makes that impossible). It is enough there: they act for
+    no session or account, so a forged post could only do what anyone can do
+    by posting themselves, which each view bounds (the signup's signed stamp,
+    bot trap, throttles and double opt-in); and a browser never lets another
+    site forge these headers."""
+    if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client
+        return True
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site:
+        return fetch_site == "same-origin"
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return False
+    parts = urlsplit(source)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    own = f"{request.scheme}://{request.get_host()}"
+    return origin == own or origin in settings.CSRF_TRUSTED_ORIGINS
 
 
 def bad_request(request, exception):

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from articles.models import Section
+from articles.models import Section, cached_most_read
 from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.renditions import HeroRenditions
@@ -145,6 +145,18 @@ def article_card(
         "crop": "lead" if lead else "card",
         "sizes": LEAD_SIZES if lead else CARD_SIZES,
         "loading": "eager" if lead else loading,
+    }
+
+
+@register.inclusion_tag("includes/_most_read.html")
+def most_read(heading_level=2):
+    """« Les plus lus »: the articles read most in the last hours, from
+    first-party counts (ReadCount), with the window and refresh it follows."""
+    return {
+        "articles": cached_most_read(),
+        "heading_level": heading_level,
+        "hours": settings.MOST_READ_HOURS,
+        "minutes": settings.MOST_READ_REFRESH_SECONDS // 60,
     }
 
 

@@ -358,6 +358,13 @@ if SENTRY_DSN:
 
 # Articles per page on section pages.
 ARTICLES_PER_PAGE = 12
+# « Les plus lus »: readings counted per hour by a first-party beacon, summed
+# over the last MOST_READ_HOURS, the list refreshed every
+# MOST_READ_REFRESH_SECONDS; hourly counts are kept READ_COUNTS_KEPT_DAYS.
+MOST_READ_HOURS = int(os.environ.get("MOST_READ_HOURS", "24"))
+MOST_READ_COUNT = 5
+MOST_READ_REFRESH_SECONDS = int(os.environ.get("MOST_READ_REFRESH_SECONDS", "600"))
+READ_COUNTS_KEPT_DAYS = int(os.environ.get("READ_COUNTS_KEPT_DAYS", "30"))
 CSRF_FAILURE_VIEW = "newsroom.views.csrf_failure"
 
 # Health page (/sante/): a worker records that it is alive this often, and
@@ -381,8 +388,9 @@ PRIVATE_PATH_PREFIXES = [
     "/newsletter/desinscription/",
 ]
 
-# Content-Security-Policy (django-csp). Public pages run no script of ours and
-# load nothing from other hosts; JSON-LD is data, which CSP does not block.
+# Content-Security-Policy (django-csp). Public pages run one script of ours (the
+# reading beacon of article pages, static/js/read.js) and load nothing from
+# other hosts; JSON-LD is data, which CSP does not block.
 _SELF = "'self'"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -57,3 +57,16 @@ def test_demo_images_are_stored_with_their_dimensions(demo):
     illustrated = Article.objects.exclude(hero_image="")
     assert illustrated.count() >= 10
     assert set(illustrated.values_list("hero_image_width", "hero_image_height")) == {(1600, 1000)}
+
+
+def test_the_demo_home_page_has_a_most_read_block(demo, client):
+    """The demo counts readings of the last day, once: « Les plus lus » lists
+    five articles, and loading the demo again adds no readings."""
+    from articles.models import ReadCount
+
+    content = client.get("/").content.decode()
+    block = content[content.index('class="most-read"') :]
+    assert block[: block.index("</ol>")].count("<li>") == 5
+    total = sum(ReadCount.objects.values_list("count", flat=True))
+    call_command("load_demo_content", verbosity=0)
+    assert sum(ReadCount.objects.values_list("count", flat=True)) == total

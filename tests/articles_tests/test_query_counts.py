@@ -98,12 +98,13 @@ def test_the_stemmer_is_asked_once_per_set_of_words(client, world):
     assert "<mark>pétrole</mark>" in again.content.decode()
 
 
-def test_a_cold_menu_costs_one_query(client, world):
-    """The section menu is cached; only the first page after a change looks it up."""
+def test_cold_caches_cost_the_menu_and_the_most_read_list(client, world):
+    """The section menu and « Les plus lus » are cached; only the first page after
+    a change (or, for the list, after its refresh time) looks them up."""
     warm = PAGES["home"][1]
     assert_queries(client, "/", warm)
     cache.clear()
-    with assertNumQueries(warm + 1):  # the menu
+    with assertNumQueries(warm + 2):  # the menu, the most-read list
         client.get("/")
 
 

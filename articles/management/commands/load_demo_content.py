@@ -4,7 +4,7 @@ with images drawn by this command. Idempotent: what exists is left as it is."""
 import io
 import random
 import tomllib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -13,10 +13,11 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter
 
-from articles.models import Article, Author, Section, Tag
+from articles.models import Article, Author, ReadCount, Section, Tag
 from articles.revisions import after_edit
 from articles.roles import EDITOR, JOURNALIST
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             created = self.load(content)
             self.load_newsletter()
+            self.load_readings()
         self.stdout.write(
             self.style.SUCCESS(
                 "Contenu de démonstration : {sections} rubrique(s), {authors} auteur(s), "
@@ -121,6 +123,22 @@ class Command(BaseCommand):
             )
             created["articles"] += 1
         return created
+
+    def load_readings(self):
+        """Readings of the last day for the demo articles, so that « Les plus
+        lus » has something to show (only when none were counted lately: real
+        readings of a development site are kept)."""
+        since = timezone.now() - timedelta(hours=settings.MOST_READ_HOURS)
+        if ReadCount.objects.since(since).exists():
+            return
+        rng = random.Random("lectures")
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        ReadCount.objects.bulk_create(
+            ReadCount(article=article, hour=hour - timedelta(hours=hours_ago), count=count)
+            for article in Article.objects.published().order_by("pk")
+            for hours_ago in range(0, settings.MOST_READ_HOURS, 3)
+            if (count := rng.randint(0, 40))
+        )
 
     def load_newsletter(self):
         """A draft newsletter with the latest articles, and three confirmed demo

@@ -1,6 +1,7 @@
 """The task worker (django-tasks-db's ``db_worker``) with a heartbeat: while it
 runs, a thread records every HEARTBEAT_SECONDS that it is alive, for the health
-page (``/sante/``); with front caches configured, another purges them when the
+page (``/sante/``), and forgets hourly reading counts older than
+READ_COUNTS_KEPT_DAYS; with front caches configured, another purges them when the
 content changes (newsroom.frontcache)."""
 
 import os
@@ -17,12 +18,16 @@ from newsroom import frontcache
 
 
 def beat(name: str) -> None:
+    from articles.models import ReadCount
     from newsroom.models import WorkerHeartbeat
 
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"seen_at": now})
-    # Workers that stopped long ago are forgotten.
+    # Workers that stopped long ago are forgotten, and so are old reading counts.
     WorkerHeartbeat.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
+    ReadCount.objects.filter(
+        hour__lt=now - timedelta(days=settings.READ_COUNTS_KEPT_DAYS)
+    ).delete()
 
 
 class Command(DatabaseWorkerCommand):
