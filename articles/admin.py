@@ -159,12 +159,23 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     search_fields = ["title", "standfirst"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["authors", "tags"]
+    autocomplete_fields = ["authors", "tags", "translators"]
     actions = ["submit_for_review", "publish", "unpublish"]
     fieldsets = [
         (None, {"fields": [*revisions.TEXT, "loaded_version"]}),
         (gettext_lazy("Image principale"), {"fields": revisions.IMAGE}),
         (gettext_lazy("Classement et signature"), {"fields": revisions.PLACEMENT}),
+        (
+            gettext_lazy("Traduction"),
+            {
+                "fields": revisions.TRANSLATION,
+                "classes": ["collapse"],
+                "description": gettext_lazy(
+                    "Pour un article traduit d’une autre langue : la page crédite les "
+                    "traducteurs et renvoie à l’original."
+                ),
+            },
+        ),
         (gettext_lazy("Publication"), {"fields": revisions.PUBLICATION}),
     ]
     inlines = [CorrectionInline, PreviewLinkInline]

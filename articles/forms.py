@@ -49,7 +49,19 @@ class ArticleAdminForm(forms.ModelForm):
             self._refuse_stale_copy(cleaned_data.get("loaded_version"))
         if cleaned_data.get("status") == Article.Status.PUBLISHED:
             self._check_publishable(cleaned_data)
+        self._check_translation(cleaned_data)
         return cleaned_data
+
+    def _check_translation(self, cleaned_data):
+        candidate = copy.copy(self.instance)
+        for name in ("original_language", "original_title", "original_url"):
+            setattr(candidate, name, cleaned_data.get(name) or "")
+        translators = cleaned_data.get("translators")
+        problems = candidate.translation_problems(
+            translators=list(translators) if translators is not None else []
+        )
+        for field, message in problems.items():
+            self.add_error(field, message)
 
     def _refuse_stale_copy(self, loaded_version):
         # The admin saves inside a transaction: the row lock taken here holds until

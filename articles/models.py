@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy as _
 from newsroom.links import path_of
 from newsroom.pagecache import versioned_key, versioned_timeout
 
-from .fields import PlainCharField, PlainTextField, RichTextField, SafeImageField
+from .fields import (
+    PlainCharField,
+    PlainTextField,
+    RichTextField,
+    SafeImageField,
+    WebAddressField,
+)
 from .sanitizer import html_to_text
 from .search import (
     fold,
@@ -107,10 +113,13 @@ class Section(models.Model):
 
 class AuthorQuerySet(models.QuerySet):
     def public(self):
-        """Authors who sign a public article: an author page is reviewed with the
-        first article an editor publishes under that byline, like the article."""
-        signed = Article.objects.published().filter(authors=models.OuterRef("pk"))
-        return self.filter(models.Exists(signed))
+        """Authors who sign or translate a public article: an author page is
+        reviewed with the first article an editor publishes under that credit,
+        like the article."""
+        published = Article.objects.published()
+        signed = published.filter(authors=models.OuterRef("pk"))
+        translated = published.filter(translators=models.OuterRef("pk"))
+        return self.filter(models.Exists(signed) | models.Exists(translated))
 
 
 class Author(models.Model):
@@ -187,6 +196,14 @@ class ArticleQuerySet(models.QuerySet):
 
     def in_section(self, section):
         return self.filter(section=section)
+
+    def credited_to(self, author):
+        """Articles ``author`` signs or translates, each once."""
+        signed = Article.authors.through.objects.filter(article=OuterRef("pk"), author=author)
+        translated = Article.translators.through.objects.filter(
+            article=OuterRef("pk"), author=author
+        )
+        return self.filter(Exists(signed) | Exists(translated))
 
     def for_listing(self, *also):
         """Only what article cards show (and the fields named in ``also``), with
@@ -310,6 +327,44 @@ def _with_sections(raw_articles):
     return articles
 
 
+class OriginalLanguage(models.TextChoices):
+    """The languages the newsroom translates from. Values are ISO 639 codes, as
+    schema.org's inLanguage takes them (except OTHER)."""
+
+    RUSSIAN = "ru", _("russe")
+    KAZAKH = "kk", _("kazakh")
+    KYRGYZ = "ky", _("kirghiz")
+    UZBEK = "uz", _("ouzbek")
+    TAJIK = "tg", _("tadjik")
+    TURKMEN = "tk", _("turkmène")
+    KARAKALPAK = "kaa", _("karakalpak")
+    UYGHUR = "ug", _("ouïghour")
+    PERSIAN = "fa", _("persan")
+    TURKISH = "tr", _("turc")
+    CHINESE = "zh", _("chinois")
+    ENGLISH = "en", _("anglais")
+    OTHER = "other", _("autre langue")
+
+
+# How the article page introduces a translation: French elides « de » before a
+# vowel, so each language has its phrase.
+TRANSLATED_FROM = {
+    OriginalLanguage.RUSSIAN: _("Traduit du russe"),
+    OriginalLanguage.KAZAKH: _("Traduit du kazakh"),
+    OriginalLanguage.KYRGYZ: _("Traduit du kirghiz"),
+    OriginalLanguage.UZBEK: _("Traduit de l’ouzbek"),
+    OriginalLanguage.TAJIK: _("Traduit du tadjik"),
+    OriginalLanguage.TURKMEN: _("Traduit du turkmène"),
+    OriginalLanguage.KARAKALPAK: _("Traduit du karakalpak"),
+    OriginalLanguage.UYGHUR: _("Traduit de l’ouïghour"),
+    OriginalLanguage.PERSIAN: _("Traduit du persan"),
+    OriginalLanguage.TURKISH: _("Traduit du turc"),
+    OriginalLanguage.CHINESE: _("Traduit du chinois"),
+    OriginalLanguage.ENGLISH: _("Traduit de l’anglais"),
+    OriginalLanguage.OTHER: _("Traduit d’une autre langue"),
+}
+
+
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
     def get_queryset(self):
         # The search column serves PostgreSQL only: never load it into Python.
@@ -387,6 +442,38 @@ class Article(models.Model):
         related_name="articles",
         blank=True,
         help_text=_("Pays et thèmes de l’article : ils relient les articles entre eux."),
+    )
+    original_language = models.CharField(
+        _("langue originale"),
+        max_length=8,
+        choices=OriginalLanguage.choices,
+        blank=True,
+        help_text=_(
+            "Pour un article traduit : la langue dans laquelle il a été écrit. La page "
+            "indique « Traduit du russe par… ». Vide : écrit en français."
+        ),
+    )
+    original_title = PlainCharField(
+        _("titre original"),
+        max_length=300,
+        blank=True,
+        help_text=_("Le titre de l’article original, dans sa langue."),
+    )
+    original_url = WebAddressField(
+        _("adresse de l’original"),
+        max_length=500,
+        blank=True,
+        help_text=_("Le lien vers l’article original, s’il est en ligne : la page le donne."),
+    )
+    translators = models.ManyToManyField(
+        Author,
+        verbose_name=_("traducteurs"),
+        related_name="translations",
+        blank=True,
+        help_text=_(
+            "Les personnes qui ont traduit l’article, choisies comme les signatures "
+            "(avec ou sans compte)."
+        ),
     )
     is_featured = models.BooleanField(
         _("à la une"),
@@ -515,12 +602,17 @@ class Article(models.Model):
             pending.update(revoked_at=None)
 
     def is_owned_by(self, user):
-        """Whether ``user`` created this article or signs it."""
+        """Whether ``user`` created this article, signs it or translates it."""
         if not user.is_authenticated:
             return False
         if self.created_by_id == user.pk:
             return True
-        return self.pk is not None and self.authors.filter(user=user).exists()
+        return (
+            self.pk is not None
+            and Author.objects.filter(user=user)
+            .filter(Q(articles=self) | Q(translations=self))
+            .exists()
+        )
 
     def can_be_edited_by(self, user):
         """Editors edit everything; journalists edit only the drafts they own."""
@@ -560,6 +652,27 @@ class Article(models.Model):
                 "Décrivez l’image principale (texte alternatif) avant de publier."
             )
         return problems
+
+    def translation_problems(self, translators=None):
+        """What a translation credit lacks, by field, in French: a translator, an
+        original title or address needs the original language. A form passes the
+        translators it is about to save."""
+        if self.original_language:
+            return {}
+        if translators is None:
+            translators = list(self.translators.all()) if self.pk else []
+        if translators or self.original_title or self.original_url:
+            return {
+                "original_language": _(
+                    "Indiquez la langue originale : cet article est crédité comme une traduction."
+                )
+            }
+        return {}
+
+    @property
+    def translated_from(self):
+        """« Traduit du russe », or "" for an article written in French."""
+        return TRANSLATED_FROM.get(self.original_language, "")
 
     @property
     def is_scheduled(self):
