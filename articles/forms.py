@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Article, Correction, PreviewLink
+from .models import Article, ArticleNote, Correction, PreviewLink
 from .revisions import EDITABLE_FIELDS
 from .templatetags.articles_tags import french_datetime
 
@@ -136,3 +136,16 @@ class CorrectionForm(forms.ModelForm):
         model = Correction
         fields = ["corrected_at", "text"]
         widgets = {"text": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+
+
+class ArticleNoteForm(forms.ModelForm):
+    """A review note: added on the article's page, or written by an editor
+    sending the article back to its author. Its fields are prefixed (``note-``)
+    so that they never mix with the article form's."""
+
+    prefix = "note"
+
+    class Meta:
+        model = ArticleNote
+        fields = ["text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 4, "cols": 70})}

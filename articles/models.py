@@ -3,6 +3,7 @@ import re
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchRank, SearchVectorField
 from django.core.cache import cache
@@ -601,18 +602,26 @@ class Article(models.Model):
         else:
             pending.update(revoked_at=None)
 
+    def owners(self):
+        """The accounts that own this article: whoever created it, and those of
+        its bylines and translators."""
+        return (
+            get_user_model()
+            .objects.filter(
+                Q(pk=self.created_by_id)
+                | Q(author_profile__articles=self)
+                | Q(author_profile__translations=self)
+            )
+            .distinct()
+        )
+
     def is_owned_by(self, user):
         """Whether ``user`` created this article, signs it or translates it."""
         if not user.is_authenticated:
             return False
         if self.created_by_id == user.pk:
             return True
-        return (
-            self.pk is not None
-            and Author.objects.filter(user=user)
-            .filter(Q(articles=self) | Q(translations=self))
-            .exists()
-        )
+        return self.pk is not None and self.owners().filter(pk=user.pk).exists()
 
     def can_be_edited_by(self, user):
         """Editors edit everything; journalists edit only the drafts they own."""
@@ -714,6 +723,69 @@ class ArticleRevision(models.Model):
 
     def __str__(self):
         return f"{self.article} — v{self.version}"
+
+
+class ArticleNoteQuerySet(models.QuerySet):
+    def open(self):
+        """Notes nobody has marked as resolved yet."""
+        return self.filter(resolved_at__isnull=True)
+
+
+class ArticleNote(models.Model):
+    """A note the newsroom leaves on an article while reviewing it. Notes are
+    for staff only: no public page, feed, preview or revision shows them."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="notes"
+    )
+    text = PlainTextField(
+        _("note"),
+        max_length=4000,
+        help_text=_("Ce qu’il faut revoir ou vérifier. Seule la rédaction la lit."),
+    )
+    created_at = models.DateTimeField(_("date"), default=timezone.now, editable=False)
+    created_by = stamped_by(_("par"))
+    resolved_at = models.DateTimeField(_("réglée le"), null=True, blank=True, editable=False)
+    resolved_by = stamped_by(_("réglée par"))
+
+    objects = ArticleNoteQuerySet.as_manager()
+
+    class Meta:
+        # In the order they were written, as a conversation reads.
+        ordering = ["created_at", "pk"]
+        verbose_name = _("note de relecture")
+        verbose_name_plural = _("notes de relecture")
+
+    def __str__(self):
+        return _("Note du %(date)s") % {"date": f"{timezone.localtime(self.created_at):%d/%m/%Y}"}
+
+    @property
+    def is_resolved(self):
+        return self.resolved_at is not None
+
+    def can_be_resolved_by(self, user):
+        """The note's author resolves it, and so do editors."""
+        if self.is_resolved or not user.has_perm("articles.change_articlenote"):
+            return False
+        return user.has_perm("articles.publish_article") or (
+            self.created_by_id is not None and self.created_by_id == user.pk
+        )
+
+    def resolve(self, user):
+        self.resolved_at = timezone.now()
+        self.resolved_by = user
+        self.save(update_fields=["resolved_at", "resolved_by"])
+
+    def recipients(self):
+        """Who is mailed when this note sends the article back: the article's
+        owners with an address, except the note's author."""
+        return (
+            self.article.owners()
+            .filter(is_active=True)
+            .exclude(email="")
+            .exclude(pk=self.created_by_id)
+            .order_by("pk")
+        )
 
 
 class ArticleRedirect(models.Model):
