@@ -132,7 +132,7 @@ PO := locale/fr/LC_MESSAGES/django.po
 messages: $(RUNTIME_STAMP)
 	$(MANAGE) makemessages -l fr --no-obsolete --ignore=.venv --ignore=node_modules \
 		--ignore=var --ignore=tests --ignore=static
-	msgattrib --clear-fuzzy --empty --no-obsolete $(PO) -o $(PO)
+	msgattrib --clear-fuzzy --empty --clear-previous --no-obsolete $(PO) -o $(PO)
 	msgattrib --untranslated $(PO) | msgen - | msgcat --use-first --sort-by-file - $(PO) -o $(PO)
 	$(MANAGE) compilemessages -l fr --ignore=.venv --ignore=node_modules
 

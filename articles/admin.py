@@ -20,9 +20,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from newsroom.admin import CheckedFiltersMixin
 
 from . import revisions
-from .forms import ArticleAdminForm, CorrectionForm, PreviewLinkForm
+from .forms import ArticleAdminForm, ArticleNoteForm, CorrectionForm, PreviewLinkForm
 from .models import (
     Article,
+    ArticleNote,
     ArticleRedirect,
     ArticleRevision,
     Author,
@@ -34,6 +35,7 @@ from .models import (
     Tag,
 )
 from .renditions import CROPS
+from .tasks import mail_sent_back_note_task
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -173,12 +175,23 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     search_fields = ["title", "standfirst"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["authors", "tags"]
-    actions = ["submit_for_review", "publish", "unpublish"]
+    autocomplete_fields = ["authors", "tags", "translators"]
+    actions = ["submit_for_review", "send_back", "publish", "unpublish"]
     fieldsets = [
         (None, {"fields": [*revisions.TEXT, "loaded_version"]}),
         (gettext_lazy("Image principale"), {"fields": [*revisions.IMAGE, "focal_point"]}),
         (gettext_lazy("Classement et signature"), {"fields": revisions.PLACEMENT}),
+        (
+            gettext_lazy("Traduction"),
+            {
+                "fields": revisions.TRANSLATION,
+                "classes": ["collapse"],
+                "description": gettext_lazy(
+                    "Pour un article traduit d’une autre langue : la page crédite les "
+                    "traducteurs et renvoie à l’original."
+                ),
+            },
+        ),
         (gettext_lazy("Publication"), {"fields": revisions.PUBLICATION}),
     ]
     inlines = [CorrectionInline, PreviewLinkInline]
@@ -204,7 +217,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         actions = super().get_actions(request)
         if not is_editor(request.user):
             # Bulk deletion checks no article one by one: editors only.
-            for name in ("delete_selected", "publish", "unpublish"):
+            for name in ("delete_selected", "send_back", "publish", "unpublish"):
                 actions.pop(name, None)
         return actions
 
@@ -233,7 +246,15 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .prefetch_related(Prefetch("authors", queryset=Author.objects.only("name")))
+            .prefetch_related(
+                Prefetch("authors", queryset=Author.objects.only("name")),
+                # The list's « notes à régler » column: one query per page.
+                Prefetch(
+                    "notes",
+                    queryset=ArticleNote.objects.open().select_related("created_by"),
+                    to_attr="open_notes",
+                ),
+            )
             .annotate(
                 reads_day=self._reads_since(now - timedelta(days=1)),
                 reads_week=self._reads_since(now - timedelta(days=7)),
@@ -250,6 +271,11 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
             .values("total")
         )
         return Coalesce(Subquery(total), 0)
+
+    def get_list_display(self, request):
+        if request.user.has_perm("articles.view_articlenote"):
+            return [*self.list_display, "open_notes"]
+        return self.list_display
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -342,17 +368,31 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     def bylines(self, obj):
         return ", ".join(author.name for author in obj.authors.all())
 
+    @admin.display(description=gettext_lazy("notes à régler"))
+    def open_notes(self, obj):
+        notes = getattr(obj, "open_notes", None)
+        if not notes:
+            return ""
+        return render_to_string(
+            "admin/articles/article/_open_notes.html", {"notes": notes, "last": notes[-1]}
+        )
+
     # Actions ------------------------------------------------------------------------
 
-    def _set_status(self, request, article, status, note):
+    def _set_status(self, request, article, status, note, only_from=None):
+        """Give the article ``status`` (if it is still in ``only_from``, when
+        given). Returns the article saved, or None when it was not."""
         # Locked and saving only these fields: an edit saved meanwhile is kept
         # (and, the version having moved, a stale form is still refused).
         with transaction.atomic():
             locked = Article.objects.select_for_update().get(pk=article.pk)
+            if only_from is not None and locked.status != only_from:
+                return None
             locked.status = status
             locked.updated_by = request.user
             locked.save(update_fields=["status", "published_at", "updated_by"])
             revisions.after_edit(locked, request.user, note=note)
+            return locked
 
     @admin.action(description=gettext_lazy("Soumettre à la relecture"))
     def submit_for_review(self, request, queryset):
@@ -412,6 +452,76 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
             messages.SUCCESS,
         )
 
+    @admin.action(description=gettext_lazy("Renvoyer à l’auteur avec une note"))
+    def send_back(self, request, queryset):
+        """Articles in review go back to draft with the editor's note, mailed to
+        their authors. An intermediate page asks for the note."""
+        if not is_editor(request.user):
+            raise PermissionDenied
+        articles = list(queryset.filter(status=Article.Status.REVIEW))
+        if not articles:
+            self.message_user(
+                request,
+                _("Seuls les articles en relecture peuvent être renvoyés à leur auteur."),
+                messages.WARNING,
+            )
+            return None
+        form = ArticleNoteForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._send_back(request, articles, form.cleaned_data["text"])
+            return None
+        return self._note_page(request, form, articles, purpose="send_back", from_action=True)
+
+    def _send_back(self, request, articles, text):
+        sent, skipped, unreachable = 0, [], []
+        for article in articles:
+            with transaction.atomic():
+                locked = self._set_status(
+                    request,
+                    article,
+                    Article.Status.DRAFT,
+                    _("Renvoyé à l’auteur avec une note"),
+                    only_from=Article.Status.REVIEW,
+                )
+                if locked is None:  # published or sent back meanwhile
+                    skipped.append(article.title)
+                    continue
+                note = ArticleNote.objects.create(
+                    article=locked, created_by=request.user, text=text
+                )
+                if not note.recipients().exists():
+                    unreachable.append(article.title)
+                mail_sent_back_note_task.enqueue(note.pk)
+            sent += 1
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d article renvoyé en brouillon ; ses auteurs reçoivent votre note.",
+                    "%d articles renvoyés en brouillon ; leurs auteurs reçoivent votre note.",
+                    sent,
+                )
+                % sent,
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                _("Plus en relecture, donc non renvoyés : %(titles)s")
+                % {"titles": ", ".join(skipped)},
+                messages.WARNING,
+            )
+        if unreachable:
+            self.message_user(
+                request,
+                _(
+                    "Aucun auteur n’a de compte avec une adresse e-mail pour : %(titles)s. "
+                    "La note est sur l’article ; prévenez-les autrement."
+                )
+                % {"titles": ", ".join(unreachable)},
+                messages.WARNING,
+            )
+
     def _report(self, request, done, refused, reason):
         if done:
             self.message_user(
@@ -445,6 +555,21 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
                 "<int:pk>/apercu/",
                 self.admin_site.admin_view(self.preview_view),
                 name="articles_article_preview",
+            ),
+            path(
+                "<int:pk>/notes/",
+                self.admin_site.admin_view(self.add_note_view),
+                name="articles_article_add_note",
+            ),
+            path(
+                "<int:pk>/notes/<int:note_pk>/reglee/",
+                self.admin_site.admin_view(self.resolve_note_view),
+                name="articles_article_resolve_note",
+            ),
+            path(
+                "<int:pk>/renvoyer/",
+                self.admin_site.admin_view(self.send_back_view),
+                name="articles_article_send_back",
             ),
         ] + super().get_urls()
 
@@ -485,6 +610,102 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
                 % {"version": revision.version},
             )
         return redirect(reverse("admin:articles_article_change", args=[article.pk]))
+
+    # Review notes --------------------------------------------------------------------
+    # Notes have their own views rather than an inline: whoever may view an
+    # article may write one, also when the article's form is read-only to them
+    # (a journalist's article in review).
+
+    def _may_see_notes(self, request, article):
+        return request.user.has_perm(
+            "articles.view_articlenote"
+        ) and self.has_view_or_change_permission(request, article)
+
+    def _may_add_note(self, request, article):
+        return request.user.has_perm("articles.add_articlenote") and self._may_see_notes(
+            request, article
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self._may_see_notes(request, obj):
+            notes = list(obj.notes.select_related("created_by", "resolved_by"))
+            for note in notes:
+                note.resolvable = note.can_be_resolved_by(request.user)
+            context.update(
+                notes_shown=True,
+                notes=notes,
+                open_note_count=sum(not note.is_resolved for note in notes),
+                note_form=ArticleNoteForm() if self._may_add_note(request, obj) else None,
+                can_send_back=is_editor(request.user) and obj.status == Article.Status.REVIEW,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _note_page(self, request, form, articles, purpose, from_action=False):
+        """The page that asks for a note: to send articles back (``send_back``),
+        or to correct a note the article's page refused (``add``)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Renvoyer à l’auteur avec une note")
+            if purpose == "send_back"
+            else _("Ajouter une note"),
+            "form": form,
+            "articles": articles,
+            "purpose": purpose,
+            "from_action": from_action,
+        }
+        return TemplateResponse(request, "admin/articles/article/note_form.html", context)
+
+    def _notes_of(self, article):
+        return reverse("admin:articles_article_change", args=[article.pk]) + "#notes"
+
+    def add_note_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        article = get_object_or_404(Article, pk=pk)
+        if not self._may_add_note(request, article):
+            raise PermissionDenied
+        form = ArticleNoteForm(request.POST)
+        if not form.is_valid():
+            return self._note_page(request, form, [article], purpose="add")
+        ArticleNote.objects.create(
+            article=article, created_by=request.user, text=form.cleaned_data["text"]
+        )
+        messages.success(request, _("Note ajoutée."))
+        return redirect(self._notes_of(article))
+
+    def resolve_note_view(self, request, pk, note_pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        note = get_object_or_404(
+            ArticleNote.objects.select_related("article"), pk=note_pk, article=pk
+        )
+        if not self._may_see_notes(request, note.article):
+            raise PermissionDenied
+        if note.is_resolved:
+            return redirect(self._notes_of(note.article))
+        if not note.can_be_resolved_by(request.user):
+            raise PermissionDenied
+        note.resolve(request.user)
+        messages.success(request, _("Note marquée comme réglée."))
+        return redirect(self._notes_of(note.article))
+
+    def send_back_view(self, request, pk):
+        """Send one article back to its author with a note, from its page."""
+        if not is_editor(request.user):
+            raise PermissionDenied
+        article = get_object_or_404(Article, pk=pk)
+        if article.status != Article.Status.REVIEW:
+            messages.warning(
+                request, _("Cet article n’est pas en relecture : il n’y a rien à renvoyer.")
+            )
+            return redirect(reverse("admin:articles_article_change", args=[article.pk]))
+        form = ArticleNoteForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            self._send_back(request, [article], form.cleaned_data["text"])
+            changelist = reverse("admin:articles_article_changelist")
+            return redirect(f"{changelist}?etat={Article.Status.REVIEW}")
+        return self._note_page(request, form, [article], purpose="send_back")
 
     def preview_view(self, request, pk):
         from .views import render_article_preview

@@ -5,6 +5,7 @@ import logging
 
 from ckeditor_uploader.fields import RichTextUploadingField
 from django import forms
+from django.core.validators import URLValidator
 from django.db import models
 
 from .plaintext import normalize_line, normalize_text
@@ -141,3 +142,13 @@ class PlainTextField(TypographyMixin, models.TextField):
 
     def to_python(self, value):
         return normalize_text(super().to_python(value))
+
+
+class WebAddressField(models.URLField):
+    """The address of a web page: http or https only (no ``javascript:`` or
+    ``ftp:`` link on a page); typed without a scheme, it is taken as https."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Article, Correction, PreviewLink
+from .models import Article, ArticleNote, Correction, PreviewLink
 from .revisions import EDITABLE_FIELDS
 from .templatetags.articles_tags import french_datetime
 
@@ -53,7 +53,19 @@ class ArticleAdminForm(forms.ModelForm):
             self._refuse_stale_copy(cleaned_data.get("loaded_version"))
         if cleaned_data.get("status") == Article.Status.PUBLISHED:
             self._check_publishable(cleaned_data)
+        self._check_translation(cleaned_data)
         return cleaned_data
+
+    def _check_translation(self, cleaned_data):
+        candidate = copy.copy(self.instance)
+        for name in ("original_language", "original_title", "original_url"):
+            setattr(candidate, name, cleaned_data.get(name) or "")
+        translators = cleaned_data.get("translators")
+        problems = candidate.translation_problems(
+            translators=list(translators) if translators is not None else []
+        )
+        for field, message in problems.items():
+            self.add_error(field, message)
 
     def _refuse_stale_copy(self, loaded_version):
         # The admin saves inside a transaction: the row lock taken here holds until
@@ -128,3 +140,16 @@ class CorrectionForm(forms.ModelForm):
         model = Correction
         fields = ["corrected_at", "text"]
         widgets = {"text": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+
+
+class ArticleNoteForm(forms.ModelForm):
+    """A review note: added on the article's page, or written by an editor
+    sending the article back to its author. Its fields are prefixed (``note-``)
+    so that they never mix with the article form's."""
+
+    prefix = "note"
+
+    class Meta:
+        model = ArticleNote
+        fields = ["text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 4, "cols": 70})}

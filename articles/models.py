@@ -5,13 +5,14 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchRank, SearchVectorField
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from newsroom.links import path_of
 from newsroom.pagecache import versioned_key, versioned_timeout
 
-from .fields import PlainCharField, PlainTextField, RichTextField, SafeImageField
+from .fields import (
+    PlainCharField,
+    PlainTextField,
+    RichTextField,
+    SafeImageField,
+    WebAddressField,
+)
 from .sanitizer import html_to_text
 from .search import (
     fold,
@@ -109,10 +116,13 @@ class Section(models.Model):
 
 class AuthorQuerySet(models.QuerySet):
     def public(self):
-        """Authors who sign a public article: an author page is reviewed with the
-        first article an editor publishes under that byline, like the article."""
-        signed = Article.objects.published().filter(authors=models.OuterRef("pk"))
-        return self.filter(models.Exists(signed))
+        """Authors who sign or translate a public article: an author page is
+        reviewed with the first article an editor publishes under that credit,
+        like the article."""
+        published = Article.objects.published()
+        signed = published.filter(authors=models.OuterRef("pk"))
+        translated = published.filter(translators=models.OuterRef("pk"))
+        return self.filter(models.Exists(signed) | models.Exists(translated))
 
 
 class Author(models.Model):
@@ -189,6 +199,14 @@ class ArticleQuerySet(models.QuerySet):
 
     def in_section(self, section):
         return self.filter(section=section)
+
+    def credited_to(self, author):
+        """Articles ``author`` signs or translates, each once."""
+        signed = Article.authors.through.objects.filter(article=OuterRef("pk"), author=author)
+        translated = Article.translators.through.objects.filter(
+            article=OuterRef("pk"), author=author
+        )
+        return self.filter(Exists(signed) | Exists(translated))
 
     def for_listing(self, *also):
         """Only what article cards show (and the fields named in ``also``), with
@@ -312,6 +330,44 @@ def _with_sections(raw_articles):
     return articles
 
 
+class OriginalLanguage(models.TextChoices):
+    """The languages the newsroom translates from. Values are ISO 639 codes, as
+    schema.org's inLanguage takes them (except OTHER)."""
+
+    RUSSIAN = "ru", _("russe")
+    KAZAKH = "kk", _("kazakh")
+    KYRGYZ = "ky", _("kirghiz")
+    UZBEK = "uz", _("ouzbek")
+    TAJIK = "tg", _("tadjik")
+    TURKMEN = "tk", _("turkmène")
+    KARAKALPAK = "kaa", _("karakalpak")
+    UYGHUR = "ug", _("ouïghour")
+    PERSIAN = "fa", _("persan")
+    TURKISH = "tr", _("turc")
+    CHINESE = "zh", _("chinois")
+    ENGLISH = "en", _("anglais")
+    OTHER = "other", _("autre langue")
+
+
+# How the article page introduces a translation: French elides « de » before a
+# vowel, so each language has its phrase.
+TRANSLATED_FROM = {
+    OriginalLanguage.RUSSIAN: _("Traduit du russe"),
+    OriginalLanguage.KAZAKH: _("Traduit du kazakh"),
+    OriginalLanguage.KYRGYZ: _("Traduit du kirghiz"),
+    OriginalLanguage.UZBEK: _("Traduit de l’ouzbek"),
+    OriginalLanguage.TAJIK: _("Traduit du tadjik"),
+    OriginalLanguage.TURKMEN: _("Traduit du turkmène"),
+    OriginalLanguage.KARAKALPAK: _("Traduit du karakalpak"),
+    OriginalLanguage.UYGHUR: _("Traduit de l’ouïghour"),
+    OriginalLanguage.PERSIAN: _("Traduit du persan"),
+    OriginalLanguage.TURKISH: _("Traduit du turc"),
+    OriginalLanguage.CHINESE: _("Traduit du chinois"),
+    OriginalLanguage.ENGLISH: _("Traduit de l’anglais"),
+    OriginalLanguage.OTHER: _("Traduit d’une autre langue"),
+}
+
+
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
     def get_queryset(self):
         # The search column serves PostgreSQL only: never load it into Python.
@@ -389,6 +445,38 @@ class Article(models.Model):
         related_name="articles",
         blank=True,
         help_text=_("Pays et thèmes de l’article : ils relient les articles entre eux."),
+    )
+    original_language = models.CharField(
+        _("langue originale"),
+        max_length=8,
+        choices=OriginalLanguage.choices,
+        blank=True,
+        help_text=_(
+            "Pour un article traduit : la langue dans laquelle il a été écrit. La page "
+            "indique « Traduit du russe par… ». Vide : écrit en français."
+        ),
+    )
+    original_title = PlainCharField(
+        _("titre original"),
+        max_length=300,
+        blank=True,
+        help_text=_("Le titre de l’article original, dans sa langue."),
+    )
+    original_url = WebAddressField(
+        _("adresse de l’original"),
+        max_length=500,
+        blank=True,
+        help_text=_("Le lien vers l’article original, s’il est en ligne : la page le donne."),
+    )
+    translators = models.ManyToManyField(
+        Author,
+        verbose_name=_("traducteurs"),
+        related_name="translations",
+        blank=True,
+        help_text=_(
+            "Les personnes qui ont traduit l’article, choisies comme les signatures "
+            "(avec ou sans compte)."
+        ),
     )
     is_featured = models.BooleanField(
         _("à la une"),
@@ -516,13 +604,26 @@ class Article(models.Model):
         else:
             pending.update(revoked_at=None)
 
+    def owners(self):
+        """The accounts that own this article: whoever created it, and those of
+        its bylines and translators."""
+        return (
+            get_user_model()
+            .objects.filter(
+                Q(pk=self.created_by_id)
+                | Q(author_profile__articles=self)
+                | Q(author_profile__translations=self)
+            )
+            .distinct()
+        )
+
     def is_owned_by(self, user):
-        """Whether ``user`` created this article or signs it."""
+        """Whether ``user`` created this article, signs it or translates it."""
         if not user.is_authenticated:
             return False
         if self.created_by_id == user.pk:
             return True
-        return self.pk is not None and self.authors.filter(user=user).exists()
+        return self.pk is not None and self.owners().filter(pk=user.pk).exists()
 
     def can_be_edited_by(self, user):
         """Editors edit everything; journalists edit only the drafts they own."""
@@ -562,6 +663,27 @@ class Article(models.Model):
                 "Décrivez l’image principale (texte alternatif) avant de publier."
             )
         return problems
+
+    def translation_problems(self, translators=None):
+        """What a translation credit lacks, by field, in French: a translator, an
+        original title or address needs the original language. A form passes the
+        translators it is about to save."""
+        if self.original_language:
+            return {}
+        if translators is None:
+            translators = list(self.translators.all()) if self.pk else []
+        if translators or self.original_title or self.original_url:
+            return {
+                "original_language": _(
+                    "Indiquez la langue originale : cet article est crédité comme une traduction."
+                )
+            }
+        return {}
+
+    @property
+    def translated_from(self):
+        """« Traduit du russe », or "" for an article written in French."""
+        return TRANSLATED_FROM.get(self.original_language, "")
 
     @property
     def is_scheduled(self):
@@ -603,6 +725,69 @@ class ArticleRevision(models.Model):
 
     def __str__(self):
         return f"{self.article} — v{self.version}"
+
+
+class ArticleNoteQuerySet(models.QuerySet):
+    def open(self):
+        """Notes nobody has marked as resolved yet."""
+        return self.filter(resolved_at__isnull=True)
+
+
+class ArticleNote(models.Model):
+    """A note the newsroom leaves on an article while reviewing it. Notes are
+    for staff only: no public page, feed, preview or revision shows them."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="notes"
+    )
+    text = PlainTextField(
+        _("note"),
+        max_length=4000,
+        help_text=_("Ce qu’il faut revoir ou vérifier. Seule la rédaction la lit."),
+    )
+    created_at = models.DateTimeField(_("date"), default=timezone.now, editable=False)
+    created_by = stamped_by(_("par"))
+    resolved_at = models.DateTimeField(_("réglée le"), null=True, blank=True, editable=False)
+    resolved_by = stamped_by(_("réglée par"))
+
+    objects = ArticleNoteQuerySet.as_manager()
+
+    class Meta:
+        # In the order they were written, as a conversation reads.
+        ordering = ["created_at", "pk"]
+        verbose_name = _("note de relecture")
+        verbose_name_plural = _("notes de relecture")
+
+    def __str__(self):
+        return _("Note du %(date)s") % {"date": f"{timezone.localtime(self.created_at):%d/%m/%Y}"}
+
+    @property
+    def is_resolved(self):
+        return self.resolved_at is not None
+
+    def can_be_resolved_by(self, user):
+        """The note's author resolves it, and so do editors."""
+        if self.is_resolved or not user.has_perm("articles.change_articlenote"):
+            return False
+        return user.has_perm("articles.publish_article") or (
+            self.created_by_id is not None and self.created_by_id == user.pk
+        )
+
+    def resolve(self, user):
+        self.resolved_at = timezone.now()
+        self.resolved_by = user
+        self.save(update_fields=["resolved_at", "resolved_by"])
+
+    def recipients(self):
+        """Who is mailed when this note sends the article back: the article's
+        owners with an address, except the note's author."""
+        return (
+            self.article.owners()
+            .filter(is_active=True)
+            .exclude(email="")
+            .exclude(pk=self.created_by_id)
+            .order_by("pk")
+        )
 
 
 class ArticleRedirect(models.Model):

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from .models import Article, Author, Section, Tag
+from .models import Article, Author, OriginalLanguage, Section, Tag
 from .sanitizer import html_to_text
 
 # The article's fields as editors group them (the admin's fieldsets read these).
@@ -31,10 +31,11 @@ IMAGE = [
     "hero_focal_y",
 ]
 PLACEMENT = ["section", "tags", "authors"]
+TRANSLATION = ["original_language", "original_title", "original_url", "translators"]
 PUBLICATION = ["status", "published_at", "is_featured"]
 # The content: what a revision restores. Status and publication date are left
 # as they are, so restoring never publishes or unpublishes by surprise.
-CONTENT_FIELDS = [*TEXT, *IMAGE, *PLACEMENT]
+CONTENT_FIELDS = [*TEXT, *IMAGE, *PLACEMENT, *TRANSLATION]
 # What an editor edits in the article form, and what a revision keeps.
 EDITABLE_FIELDS = [*CONTENT_FIELDS, *PUBLICATION]
 TEXT_FIELDS = {"standfirst", "body"}
@@ -102,12 +103,15 @@ def after_edit(article, user, *, created=False, note=""):
 def _display(name, value, names):
     if name == "section":
         return names["sections"].get(value, _("rubrique supprimée"))
-    if name in ("authors", "tags"):
-        return ", ".join(names[name].get(pk, "?") for pk in value or []) or "—"
+    if name in ("authors", "tags", "translators"):
+        people = names["tags" if name == "tags" else "authors"]
+        return ", ".join(people.get(pk, "?") for pk in value or []) or "—"
     if name == "is_featured":
         return _("oui") if value else _("non")
     if name == "status":
         return Article.Status(value).label if value in Article.Status.values else value
+    if name == "original_language" and value in OriginalLanguage.values:
+        return OriginalLanguage(value).label
     return value if value not in (None, "") else "—"
 
 
@@ -152,7 +156,8 @@ def diff_data(before, after):
 
 def _names(snapshots):
     section_ids = {s.get("section") for s in snapshots if s}
-    author_ids = {pk for s in snapshots if s for pk in s.get("authors") or []}
+    people = ("authors", "translators")
+    author_ids = {pk for s in snapshots if s for name in people for pk in s.get(name) or []}
     tag_ids = {pk for s in snapshots if s for pk in s.get("tags") or []}
     return {
         "sections": dict(Section.objects.filter(pk__in=section_ids).values_list("pk", "name")),
@@ -209,8 +214,11 @@ def restore(article, revision, user):
             setattr(article, field.attname, value if value is not None else "")
     article.updated_by = user
     article.save()
-    article.authors.set(Author.objects.filter(pk__in=_value(data, "authors") or []))
-    article.tags.set(Tag.objects.filter(pk__in=_value(data, "tags") or []))
+    for name in CONTENT_FIELDS:
+        field = Article._meta.get_field(name)
+        if field.many_to_many:
+            related = field.related_model.objects.filter(pk__in=_value(data, name) or [])
+            getattr(article, name).set(related)
     after_edit(
         article,
         user,

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -83,7 +84,7 @@ def section_detail(request, slug):
 @require_safe
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.public(), slug=slug)
-    articles = Article.objects.published().filter(authors=author).for_listing()
+    articles = Article.objects.published().credited_to(author).for_listing()
     return render(
         request,
         "articles/author_detail.html",
@@ -176,6 +177,10 @@ def can_preview(user):
 
 def render_article(request, article, preview=None):
     """The article page. ``preview`` is None for readers, else a Preview."""
+    if article.original_language:
+        # Only a translation reads its translators (the credit and the JSON-LD
+        # share this one query): other articles' pages make no query for them.
+        prefetch_related_objects([article], "translators")
     response = render(
         request,
         "articles/article_detail.html",

@@ -1,6 +1,8 @@
-"""Every email the site sends is rendered and built here; ``sending.py`` sends
-them. Templates are triplets under ``templates/newsletter/emails/``:
-``<name>_subject.txt``, ``<name>.txt`` and ``<name>.html``."""
+"""Every email the site sends is rendered by ``render_email`` and built by
+``build_message``; the newsletter's are built here and sent by ``sending.py``,
+the newsroom's own (``articles/emails.py``) use the same two functions.
+Templates are triplets (``<name>_subject.txt``, ``<name>.txt`` and
+``<name>.html``) under ``templates/newsletter/emails/``, or the app's folder."""
 
 from email.utils import make_msgid, parseaddr
 from urllib.parse import quote, urlsplit
@@ -25,13 +27,16 @@ def _render_plain(template_name: str, context: dict) -> str:
     return template.render(Context(context, autoescape=False))
 
 
-def render_email(name: str, context: dict) -> tuple[str, str, str]:
-    """(subject, text, HTML) of template triplet ``name``. The subject is one
-    line with no control character, whatever the stored text holds."""
+def render_email(
+    name: str, context: dict, folder: str = "newsletter/emails"
+) -> tuple[str, str, str]:
+    """(subject, text, HTML) of template triplet ``name`` in ``folder`` (another
+    app's emails live under its own templates folder). The subject is one line
+    with no control character, whatever the stored text holds."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-    subject = _render_plain(f"newsletter/emails/{name}_subject.txt", context)
-    text = _render_plain(f"newsletter/emails/{name}.txt", context)
-    html = html_safe(render_to_string(f"newsletter/emails/{name}.html", context))
+    subject = _render_plain(f"{folder}/{name}_subject.txt", context)
+    text = _render_plain(f"{folder}/{name}.txt", context)
+    html = html_safe(render_to_string(f"{folder}/{name}.html", context))
     return normalize_line(subject), text, html
 
 

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from articles.models import Section, cached_most_read
+from articles.models import OriginalLanguage, Section, cached_most_read
 from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.renditions import HeroRenditions
@@ -196,6 +196,42 @@ def share_links(article):
     }
 
 
+def _original_language_code(article):
+    """The original's language as an ISO 639 code, or "" when it has none."""
+    if article.original_language == OriginalLanguage.OTHER:
+        return ""
+    return article.original_language
+
+
+@register.inclusion_tag("includes/_translation_credit.html")
+def translation_credit(article):
+    """« Traduit du russe par A et B », and the original's title and link."""
+    return {
+        "article": article,
+        "translators": article.translators.all(),
+        "language_code": _original_language_code(article),
+    }
+
+
+def _person(author):
+    return {
+        "@type": "Person",
+        "name": author.name,
+        "url": f"{settings.SITE_URL}{author.get_absolute_url()}",
+    }
+
+
+def _translation_of(article):
+    original = {"@type": "CreativeWork"}
+    if article.original_title:
+        original["name"] = article.original_title
+    if article.original_url:
+        original["url"] = article.original_url
+    if code := _original_language_code(article):
+        original["inLanguage"] = code
+    return original
+
+
 def _absolute_media(rendition):
     return absolute_url(rendition.url) if rendition else ""
 
@@ -212,14 +248,7 @@ def article_json_ld(article):
         "description": article.standfirst,
         "datePublished": article.published_at.isoformat() if article.published_at else None,
         "dateModified": article.updated_at.isoformat(),
-        "author": [
-            {
-                "@type": "Person",
-                "name": author.name,
-                "url": f"{settings.SITE_URL}{author.get_absolute_url()}",
-            }
-            for author in article.authors.all()
-        ],
+        "author": [_person(author) for author in article.authors.all()],
         "publisher": {
             "@type": "Organization",
             "name": settings.SITE_NAME,
@@ -233,6 +262,10 @@ def article_json_ld(article):
         "keywords": [tag.name for tag in article.tags.all()],
         "inLanguage": "fr",
     }
+    if article.original_language:
+        if translators := [_person(author) for author in article.translators.all()]:
+            data["translator"] = translators
+        data["translationOfWork"] = _translation_of(article)
     renditions = HeroRenditions.of(article)
     if renditions is not None:
         # Search engines take several shapes of the same image.

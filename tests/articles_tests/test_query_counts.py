@@ -61,7 +61,7 @@ PAGES = {
     "author": (lambda w: w["author"].get_absolute_url(), 4),
     "tag": (lambda w: w["tag"].get_absolute_url(), 4),
     "article": (lambda w: w["article"].get_absolute_url(), 5),  # + article, authors, tags,
-    # related (corrections are looked up only when there are some: see below)
+    # related (corrections and translators are looked up only when there are some: below)
     "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 3),  # + ranking, page
     "feed": (lambda w: "/feed/", 3),  # articles, authors, tags
     "section feed": (lambda w: w["sections"][0].get_absolute_url() + "flux/", 4),
@@ -139,3 +139,14 @@ def test_deleting_the_last_correction_hides_the_block(client):
     assert "Erreur de chiffre." in client.get(article.get_absolute_url()).content.decode()
     correction.delete()
     assert 'id="corrections-title"' not in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_a_translated_article_costs_one_more_query(client, world):
+    """A translation reads its translators once, for the credit and the JSON-LD:
+    6 queries, however many translators; other articles make no query for them."""
+    article = make_article(authors=[world["author"]], original_language="ru")
+    article.translators.set([make_author()])
+    assert_queries(client, article.get_absolute_url(), 6)
+    article.translators.add(*[make_author() for _ in range(4)])
+    assert_queries(client, article.get_absolute_url(), 6)
+    assert "Traduit du russe par" in client.get(article.get_absolute_url()).content.decode()

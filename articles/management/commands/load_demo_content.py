@@ -1,5 +1,6 @@
 """Load the demo content: sections, authors and articles written for this project,
-with images drawn by this command. Idempotent: what exists is left as it is."""
+with images drawn by this command, one of them translated and one in review
+with an editor's note. Idempotent: what exists is left as it is."""
 
 import io
 import random
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter
 
-from articles.models import Article, Author, ReadCount, Section, Tag
+from articles.models import Article, ArticleNote, Author, ReadCount, Section, Tag
 from articles.revisions import after_edit
 from articles.roles import EDITOR, JOURNALIST
 
@@ -57,6 +58,9 @@ class Command(BaseCommand):
         )
         if with_accounts:
             self.create_accounts()
+        # After the accounts: a note is signed by the demo editor's.
+        with transaction.atomic():
+            self.load_notes(content)
 
     def load(self, content):
         created = {"sections": 0, "authors": 0, "tags": 0, "articles": 0}
@@ -91,19 +95,24 @@ class Command(BaseCommand):
             if existing is not None:
                 if not existing.tags.exists():
                     existing.tags.set([tags[slug] for slug in data.get("tags", [])])
+                self.credit_translation(existing, data, authors)
                 continue
+            published = data.get("published")
             article = Article(
                 slug=data["slug"],
                 title=data["title"],
                 standfirst=" ".join(data["standfirst"].split()),
                 body=data["body"].strip(),
                 section=sections[data["section"]],
-                status=Article.Status.PUBLISHED,
-                published_at=datetime.fromisoformat(data["published"]),
+                status=Article.Status(data.get("status", Article.Status.PUBLISHED)),
+                published_at=datetime.fromisoformat(published) if published else None,
                 hero_image_alt=data.get("hero_alt", ""),
                 hero_image_caption=data.get("hero_caption", ""),
                 hero_image_credit=data.get("hero_credit", ""),
                 is_featured=data.get("featured", False),
+                original_language=data.get("original_language", ""),
+                original_title=data.get("original_title", ""),
+                original_url=data.get("original_url", ""),
             )
             # A named ContentFile: ImageField reads the dimensions it stores
             # only from a file with a name (without them, every load of the
@@ -116,11 +125,13 @@ class Command(BaseCommand):
             article.save()
             article.authors.set([authors[slug] for slug in data["authors"]])
             article.tags.set([tags[slug] for slug in data.get("tags", [])])
+            article.translators.set([authors[slug] for slug in data.get("translators", [])])
             after_edit(article, None, note=_("Contenu de démonstration"))
-            # As if written just before publication and not touched since.
-            Article.objects.filter(pk=article.pk).update(
-                created_at=article.published_at, updated_at=article.published_at
-            )
+            if article.published_at:
+                # As if written just before publication and not touched since.
+                Article.objects.filter(pk=article.pk).update(
+                    created_at=article.published_at, updated_at=article.published_at
+                )
             created["articles"] += 1
         return created
 
@@ -139,6 +150,39 @@ class Command(BaseCommand):
             for hours_ago in range(0, settings.MOST_READ_HOURS, 3)
             if (count := rng.randint(0, 40))
         )
+
+    def credit_translation(self, article, data, authors):
+        """Give an article loaded before translation credits existed the credit
+        the demo content now has, keeping its modification date (like its tags
+        above). An article with a credit keeps it."""
+        if not data.get("original_language") or article.original_language:
+            return
+        if article.translators.exists():
+            return
+        updated_at = article.updated_at
+        for name in ("original_language", "original_title", "original_url"):
+            setattr(article, name, data.get(name, ""))
+        article.save(update_fields=["original_language", "original_title", "original_url"])
+        article.translators.set([authors[slug] for slug in data.get("translators", [])])
+        after_edit(article, None, note=_("Contenu de démonstration"))
+        Article.objects.filter(pk=article.pk).update(updated_at=updated_at)
+
+    def load_notes(self, content):
+        """The editor's note on the demo article in review, once: a note
+        resolved or edited since is left as it is."""
+        User = get_user_model()
+        for data in content["articles"]:
+            note = data.get("note")
+            if not note:
+                continue
+            article = Article.objects.filter(slug=data["slug"]).first()
+            if article is None or article.notes.exists():
+                continue
+            ArticleNote.objects.create(
+                article=article,
+                created_by=User.objects.filter(username=note["by"]).first(),
+                text=note["text"],
+            )
 
     def load_newsletter(self):
         """A draft newsletter with the latest articles, and three confirmed demo

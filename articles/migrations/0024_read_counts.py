@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0021_french_spacing_on_save'),
+        ('articles', '0023_review_notes'),
     ]
 
     operations = [
