@@ -4,6 +4,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -15,8 +16,17 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from newsroom.admin import CheckedFiltersMixin
 
-from .emails import TOKEN_PLACEHOLDER, render_issue
-from .models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
+from .emails import PREFERENCES_PLACEHOLDER, TOKEN_PLACEHOLDER, render_issue
+from .models import (
+    ConsentEvent,
+    ConsentText,
+    Delivery,
+    Issue,
+    IssueArticle,
+    Newsletter,
+    Subscriber,
+    Subscription,
+)
 from .sending import send_test, sender_is_running
 
 
@@ -30,9 +40,52 @@ def _spreadsheet_safe(value: str) -> str:
     return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
 
 
+def _inert(text):
+    """An issue rendered for the staff: its personal links lead nowhere."""
+    return text.replace(TOKEN_PLACEHOLDER, "apercu").replace(PREFERENCES_PLACEHOLDER, "apercu")
+
+
+@admin.register(Newsletter)
+class NewsletterAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_public", "is_default", "position", "subscribers"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_subscribers=Count(
+                    "subscriptions",
+                    filter=Q(subscriptions__status=Subscription.Status.ACTIVE),
+                )
+            )
+        )
+
+    @admin.display(description=gettext_lazy("abonnés"), ordering="active_subscribers")
+    def subscribers(self, obj):
+        return obj.active_subscribers
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    fields = ["newsletter", "status", "created_at", "subscribed_at", "left_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # readers choose (signup form, preferences page)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ConsentEventInline(admin.TabularInline):
     model = ConsentEvent
-    fields = ["at", "kind", "source", "consent_text", "ip", "method"]
+    fields = ["at", "kind", "newsletter", "issue", "source", "consent_text", "ip", "method"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -47,7 +100,11 @@ class ConsentEventInline(admin.TabularInline):
 @admin.register(Subscriber)
 class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     list_display = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [
+        "status",
+        "subscriptions__newsletter",
+        ("created_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["email"]
     date_hierarchy = "created_at"
     fields = [
@@ -60,7 +117,7 @@ class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         "erased_at",
     ]
     readonly_fields = fields
-    inlines = [ConsentEventInline]
+    inlines = [SubscriptionInline, ConsentEventInline]
     actions = ["export_csv", "export_record", "unsubscribe", "erase"]
 
     def has_add_permission(self, request):
@@ -192,10 +249,11 @@ class IssueArticleInline(admin.TabularInline):
 
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
-    list_display = ["subject", "status", "created_at", "finished_at", "sending"]
-    list_filter = ["status"]
+    list_display = ["subject", "newsletter", "status", "created_at", "finished_at", "sending"]
+    list_filter = ["newsletter", "status"]
+    list_select_related = ["newsletter"]
     search_fields = ["subject"]
-    fields = ["subject", "introduction"]
+    fields = ["newsletter", "subject", "introduction"]
     inlines = [IssueArticleInline]
 
     def has_change_permission(self, request, obj=None):
@@ -254,12 +312,12 @@ class IssueAdmin(admin.ModelAdmin):
     def preview_view(self, request, pk):
         """The HTML email as subscribers will see it (its unsubscribe link inert)."""
         issue = self._issue(request, pk)
-        html = render_issue(issue)["html"].replace(TOKEN_PLACEHOLDER, "apercu")
+        html = _inert(render_issue(issue)["html"])
         return HttpResponse(html)
 
     def preview_text_view(self, request, pk):
         issue = self._issue(request, pk)
-        text = render_issue(issue)["text"].replace(TOKEN_PLACEHOLDER, "apercu")
+        text = _inert(render_issue(issue)["text"])
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
     def test_view(self, request, pk):
@@ -315,7 +373,7 @@ class IssueAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "issue": issue,
-            "recipients": Subscriber.objects.confirmed().count(),
+            "recipients": Subscriber.objects.recipients_of(issue.newsletter_id).count(),
             "title": _("Envoyer « %(subject)s »") % {"subject": issue.subject},
         }
         return TemplateResponse(request, "admin/newsletter/issue/send.html", context)

@@ -4,6 +4,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models, transaction
@@ -100,9 +101,135 @@ class ConsentText(models.Model):
             super().save(*args, **kwargs)
 
 
+class NewsletterQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(is_public=True)
+
+    def default(self):
+        """The newsletter ticked by default on the signup form, or None."""
+        return self.filter(is_default=True).first()
+
+    def offered_to(self, subscriber):
+        """What the preferences page lists: the public newsletters, and those the
+        subscriber receives or asked for even if they are no longer public."""
+        held = Subscription.objects.filter(
+            subscriber=subscriber, status__in=Subscription.HELD
+        ).values("newsletter")
+        return self.filter(Q(is_public=True) | Q(pk__in=held))
+
+    def with_archive_summary(self):
+        """Each newsletter with its number of sent issues and its latest one."""
+        sent = Issue.objects.sent().filter(newsletter=models.OuterRef("pk"))
+        latest = sent.order_by("-finished_at", "-pk")
+        return self.annotate(
+            issue_count=models.Subquery(
+                sent.order_by().values("newsletter").annotate(n=Count("pk")).values("n")[:1]
+            ),
+            latest_issue_at=models.Subquery(latest.values("finished_at")[:1]),
+            latest_issue_pk=models.Subquery(latest.values("pk")[:1]),
+            latest_issue_subject=models.Subquery(latest.values("subject")[:1]),
+        )
+
+
+class Newsletter(models.Model):
+    """A list readers subscribe to, such as « L’essentiel » (weekly) or
+    « Alertes » (breaking news). Each issue belongs to one."""
+
+    name = PlainCharField(
+        _("nom"), max_length=100, help_text=_("Affiché sur le formulaire et dans les e-mails.")
+    )
+    slug = models.SlugField(
+        _("adresse"), max_length=100, unique=True, help_text=_("Dans l’adresse de ses archives.")
+    )
+    description = PlainTextField(
+        _("description"),
+        blank=True,
+        help_text=_("Une phrase sous son nom : ce qu’elle contient, à quel rythme."),
+    )
+    is_public = models.BooleanField(
+        _("publique"),
+        default=True,
+        help_text=_(
+            "Proposée sur le formulaire d’inscription, archives publiques. Décochez pour une "
+            "liste que seuls ses abonnés actuels voient (dans leurs préférences)."
+        ),
+    )
+    is_default = models.BooleanField(
+        _("par défaut"),
+        default=False,
+        help_text=_(
+            "Cochée d’avance sur le formulaire sous les articles ; une seule newsletter l’est."
+        ),
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+
+    objects = NewsletterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("liste de diffusion")
+        verbose_name_plural = _("listes de diffusion")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_newsletter"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            if self.is_default:
+                # Choosing a new default unticks the old one.
+                Newsletter.objects.filter(is_default=True).exclude(pk=self.pk).update(
+                    is_default=False
+                )
+            super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("newsletter:newsletter-archive", args=[self.slug])
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.is_default and not self.is_public:
+            raise ValidationError(
+                {"is_default": _("La newsletter par défaut doit être publique.")}
+            )
+
+
+DEFAULT_NEWSLETTER = {
+    "name": "L’essentiel",
+    "slug": "l-essentiel",
+    "description": "Chaque semaine, le meilleur de l’actualité de l’Asie centrale.",
+}
+
+
+def default_newsletter_id():
+    """The default newsletter's id (an issue's newsletter unless one is chosen);
+    « L’essentiel » is made if there is none."""
+    newsletter = Newsletter.objects.default()
+    if newsletter is None:
+        newsletter, _created = Newsletter.objects.get_or_create(
+            slug=DEFAULT_NEWSLETTER["slug"],
+            defaults={**DEFAULT_NEWSLETTER, "is_default": True, "position": 1},
+        )
+    return newsletter.pk
+
+
 class SubscriberQuerySet(models.QuerySet):
     def confirmed(self):
         return self.filter(status=Subscriber.Status.CONFIRMED, erased_at__isnull=True)
+
+    def recipients_of(self, newsletter):
+        """The one rule for who receives an issue of ``newsletter`` (an instance
+        or id): a confirmed address subscribed to it."""
+        return self.confirmed().filter(
+            pk__in=Subscription.objects.filter(
+                newsletter=newsletter, status=Subscription.Status.ACTIVE
+            ).values("subscriber")
+        )
 
     def with_email(self, email):
         # PostgreSQL lowers both sides, as the unique index on lower(email) does
@@ -111,12 +238,17 @@ class SubscriberQuerySet(models.QuerySet):
             email_lower=Lower(Value(email, output_field=models.CharField()))
         )
 
-    def request_subscription(self, email, source="", ip=""):
-        """Record that ``email`` asked to subscribe and return (subscriber, outcome),
-        the outcome a SignupOutcome (THROTTLED whatever the address's state).
+    def request_subscription(self, email, source="", ip="", newsletters=()):
+        """Record that ``email`` asked to subscribe to ``newsletters`` (ids; the
+        default one when empty) and return (subscriber, outcome), the outcome a
+        SignupOutcome (THROTTLED whatever the address's state). A confirmed
+        address that asks for a newsletter it does not receive yet gets a
+        confirmation email for it: nobody can add a newsletter to someone
+        else's address.
 
         Safe under concurrent requests for one address: one row, and at most one
         of them is told to send."""
+        wanted = list(Newsletter.objects.filter(pk__in=newsletters or [default_newsletter_id()]))
         now = timezone.now()
         with transaction.atomic():
             # ON CONFLICT DO NOTHING: a concurrent insert for the same address waits
@@ -132,19 +264,39 @@ class SubscriberQuerySet(models.QuerySet):
                 return subscriber, SignupOutcome.THROTTLED
             subscriber.last_requested_at = now
             subscriber.save(update_fields=["last_requested_at"])
-            if subscriber.status == Subscriber.Status.CONFIRMED:
+            confirmed = subscriber.status == Subscriber.Status.CONFIRMED
+            active = set(
+                subscriber.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list(
+                    "newsletter", flat=True
+                )
+            )
+            missing = [newsletter for newsletter in wanted if newsletter.pk not in active]
+            if confirmed and not missing:
                 return subscriber, SignupOutcome.SUBSCRIBED
             if source:
                 subscriber.source = source
             subscriber.confirmation_sent_at = now
             subscriber.save(update_fields=["source", "confirmation_sent_at"])
-            ConsentEvent.objects.create(
-                subscriber=subscriber,
-                kind=ConsentEvent.Kind.REQUESTED,
-                source=source,
-                consent_text=ConsentText.objects.current(),
-                ip=truncate_ip(ip),
-            )
+            # This request replaces an earlier unconfirmed one: its link confirms
+            # what was asked for now.
+            subscriber.subscriptions.filter(status=Subscription.Status.PENDING).exclude(
+                newsletter__in=missing
+            ).delete()
+            consent_text = ConsentText.objects.current()
+            for newsletter in missing:
+                Subscription.objects.update_or_create(
+                    subscriber=subscriber,
+                    newsletter=newsletter,
+                    defaults={"status": Subscription.Status.PENDING},
+                )
+                ConsentEvent.objects.create(
+                    subscriber=subscriber,
+                    newsletter=newsletter,
+                    kind=ConsentEvent.Kind.REQUESTED,
+                    source=source,
+                    consent_text=consent_text,
+                    ip=truncate_ip(ip),
+                )
             return subscriber, SignupOutcome.SEND
 
     def release_request(self, subscriber):
@@ -189,6 +341,7 @@ class Subscriber(models.Model):
 
         CONFIRM = "confirm"
         UNSUBSCRIBE = "unsubscribe"
+        PREFERENCES = "preferences"
 
         # Templates compare against members: they must not call the class.
         do_not_call_in_templates = enum.nonmember(True)
@@ -258,40 +411,166 @@ class Subscriber(models.Model):
         )
         return f"{settings.SITE_URL}{path}"
 
+    def preferences_url(self):
+        path = reverse(
+            "newsletter:preferences", args=[self.make_token(self.TokenPurpose.PREFERENCES)]
+        )
+        return f"{settings.SITE_URL}{path}"
+
+    def newsletters_in(self, *statuses):
+        return Newsletter.objects.filter(
+            subscriptions__subscriber=self, subscriptions__status__in=statuses
+        )
+
     def confirm(self, ip=""):
+        """The address is confirmed: the newsletters asked for start, each with
+        its consent (the wording the reader saw when asking) in the log."""
         with transaction.atomic():
+            now = timezone.now()
             self.status = self.Status.CONFIRMED
-            self.confirmed_at = timezone.now()
+            self.confirmed_at = now
             self.unsubscribed_at = None
             self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
-            request = (
-                self.consent_events.filter(kind=ConsentEvent.Kind.REQUESTED)
-                .order_by("-at", "-pk")
-                .first()
+            pending = list(
+                self.subscriptions.filter(status=Subscription.Status.PENDING).select_related(
+                    "newsletter"
+                )
+            )
+            if (
+                not pending
+                and not self.subscriptions.filter(status=Subscription.Status.ACTIVE).exists()
+            ):
+                # A request from before newsletters could be chosen.
+                pending = [
+                    Subscription.objects.get_or_create(
+                        subscriber=self, newsletter_id=default_newsletter_id()
+                    )[0]
+                ]
+            for subscription in pending:
+                request = (
+                    self.consent_events.filter(
+                        kind=ConsentEvent.Kind.REQUESTED, newsletter=subscription.newsletter_id
+                    )
+                    .order_by("-at", "-pk")
+                    .first()
+                )
+                subscription.status = Subscription.Status.ACTIVE
+                subscription.subscribed_at = now
+                subscription.left_at = None
+                subscription.save(update_fields=["status", "subscribed_at", "left_at"])
+                ConsentEvent.objects.create(
+                    subscriber=self,
+                    newsletter_id=subscription.newsletter_id,
+                    kind=ConsentEvent.Kind.CONFIRMED,
+                    source=request.source if request else self.source,
+                    consent_text=(
+                        request.consent_text if request else ConsentText.objects.current()
+                    ),
+                    ip=truncate_ip(ip),
+                )
+
+    def subscribe(self, newsletter, ip=""):
+        """Join ``newsletter`` from the preferences page: the signed link proves
+        the address, so consent is given there and then (current wording)."""
+        with transaction.atomic():
+            now = timezone.now()
+            Subscription.objects.update_or_create(
+                subscriber=self,
+                newsletter=newsletter,
+                defaults={"status": Subscription.Status.ACTIVE, "subscribed_at": now},
             )
             ConsentEvent.objects.create(
                 subscriber=self,
+                newsletter=newsletter,
                 kind=ConsentEvent.Kind.CONFIRMED,
-                source=request.source if request else self.source,
-                consent_text=request.consent_text if request else ConsentText.objects.current(),
+                method=ConsentEvent.Method.PREFERENCES,
+                consent_text=ConsentText.objects.current(),
                 ip=truncate_ip(ip),
             )
+            if self.status != self.Status.CONFIRMED:
+                self.status = self.Status.CONFIRMED
+                self.confirmed_at = self.confirmed_at or now
+                self.unsubscribed_at = None
+                self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
 
-    def unsubscribe(self, method, ip=""):
+    def leave(self, newsletter, method, ip="", issue=None):
+        """Stop ``newsletter`` (``issue``: the email whose link was used). An
+        address left with no newsletter is unsubscribed."""
         with transaction.atomic():
+            now = timezone.now()
+            left = self.subscriptions.filter(
+                newsletter=newsletter, status__in=Subscription.HELD
+            ).update(status=Subscription.Status.LEFT, left_at=now)
+            if not left:
+                return
+            # An issue of that newsletter still being sent will not reach them.
+            self.deliveries.filter(
+                status=Delivery.Status.PENDING, issue__newsletter=newsletter
+            ).update(status=Delivery.Status.SKIPPED)
+            ConsentEvent.objects.create(
+                subscriber=self,
+                newsletter=newsletter,
+                issue=issue,
+                kind=ConsentEvent.Kind.WITHDRAWN,
+                method=method,
+                ip=truncate_ip(ip),
+            )
+            if not self.subscriptions.filter(status__in=Subscription.HELD).exists():
+                self.status = self.Status.UNSUBSCRIBED
+                self.unsubscribed_at = now
+                self.save(update_fields=["status", "unsubscribed_at"])
+
+    def unsubscribe(self, method, ip="", issue=None):
+        """Leave every newsletter (a withdrawal per newsletter in the log)."""
+        with transaction.atomic():
+            now = timezone.now()
+            held = list(
+                self.subscriptions.filter(status__in=Subscription.HELD).values_list(
+                    "newsletter", flat=True
+                )
+            )
+            self.subscriptions.filter(status__in=Subscription.HELD).update(
+                status=Subscription.Status.LEFT, left_at=now
+            )
             self.status = self.Status.UNSUBSCRIBED
-            self.unsubscribed_at = timezone.now()
+            self.unsubscribed_at = now
             self.save(update_fields=["status", "unsubscribed_at"])
             # An issue still being sent will not reach them.
             self.deliveries.filter(status=Delivery.Status.PENDING).update(
                 status=Delivery.Status.SKIPPED
             )
-            ConsentEvent.objects.create(
-                subscriber=self,
-                kind=ConsentEvent.Kind.WITHDRAWN,
-                method=method,
-                ip=truncate_ip(ip),
+            ConsentEvent.objects.bulk_create(
+                ConsentEvent(
+                    subscriber=self,
+                    newsletter_id=newsletter,
+                    issue=issue,
+                    kind=ConsentEvent.Kind.WITHDRAWN,
+                    method=method,
+                    ip=truncate_ip(ip),
+                    at=now,
+                )
+                for newsletter in held or [None]
             )
+
+    def update_preferences(self, chosen, offered, ip=""):
+        """Receive exactly the newsletters of ``chosen`` among ``offered``; none
+        chosen is leaving everything."""
+        chosen = {newsletter.pk for newsletter in chosen}
+        if not chosen:
+            self.unsubscribe(ConsentEvent.Method.PREFERENCES, ip=ip)
+            return
+        active = set(
+            self.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list(
+                "newsletter", flat=True
+            )
+        )
+        with transaction.atomic():
+            for newsletter in offered:
+                if newsletter.pk in chosen and newsletter.pk not in active:
+                    self.subscribe(newsletter, ip=ip)
+            for newsletter in offered:
+                if newsletter.pk not in chosen:
+                    self.leave(newsletter, ConsentEvent.Method.PREFERENCES, ip=ip)
 
     def erase(self):
         """Erasure (GDPR): the address and every link are gone; what remains is
@@ -309,6 +588,9 @@ class Subscriber(models.Model):
             self.deliveries.filter(status=Delivery.Status.PENDING).update(
                 status=Delivery.Status.SKIPPED
             )
+            self.subscriptions.filter(status__in=Subscription.HELD).update(
+                status=Subscription.Status.LEFT, left_at=timezone.now()
+            )
             self.deliveries.update(error="", message_id="")
             ConsentEvent.objects.create(subscriber=self, kind=ConsentEvent.Kind.ERASED)
 
@@ -321,9 +603,23 @@ class Subscriber(models.Model):
             "confirme_le": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "desinscrit_le": self.unsubscribed_at.isoformat() if self.unsubscribed_at else None,
             "page_d_origine": self.source,
+            "newsletters": [
+                {
+                    "newsletter": subscription.newsletter.name,
+                    "statut": subscription.get_status_display(),
+                    "depuis": (
+                        subscription.subscribed_at.isoformat()
+                        if subscription.subscribed_at
+                        else None
+                    ),
+                    "jusqu_au": subscription.left_at.isoformat() if subscription.left_at else None,
+                }
+                for subscription in self.subscriptions.select_related("newsletter")
+            ],
             "registre_du_consentement": [
                 {
                     "evenement": event.get_kind_display(),
+                    "newsletter": event.newsletter.name if event.newsletter else "",
                     "date": event.at.isoformat(),
                     "page": event.source,
                     "texte_accepte": (
@@ -334,7 +630,9 @@ class Subscriber(models.Model):
                     "ip_tronquee": event.ip,
                     "moyen": event.get_method_display() if event.method else "",
                 }
-                for event in self.consent_events.select_related("consent_text").order_by("at")
+                for event in self.consent_events.select_related(
+                    "consent_text", "newsletter"
+                ).order_by("at", "pk")
             ],
             "newsletters_envoyees": [
                 {
@@ -345,6 +643,51 @@ class Subscriber(models.Model):
                 for delivery in self.deliveries.select_related("issue").order_by("pk")
             ],
         }
+
+
+class Subscription(models.Model):
+    """One address's place on one newsletter."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente de confirmation")
+        ACTIVE = "active", _("Abonné")
+        LEFT = "left", _("Désabonné")
+
+    subscriber = models.ForeignKey(
+        Subscriber,
+        verbose_name=_("abonné"),
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        verbose_name=_("newsletter"),
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+    )
+    status = models.CharField(
+        _("statut"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("demandé le"), default=timezone.now)
+    subscribed_at = models.DateTimeField(_("abonné le"), null=True, blank=True)
+    left_at = models.DateTimeField(_("désabonné le"), null=True, blank=True)
+
+    # Statuses that hold a place: the reader wants the newsletter.
+    HELD = (Status.PENDING, Status.ACTIVE)
+
+    class Meta:
+        ordering = ["newsletter__position", "newsletter__pk"]
+        verbose_name = _("abonnement")
+        verbose_name_plural = _("abonnements")
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "newsletter"], name="subscription_once"),
+        ]
+        indexes = [
+            models.Index(fields=["newsletter", "status"], name="subscription_state_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscriber} → {self.newsletter}"
 
 
 class ConsentEventQuerySet(models.QuerySet):
@@ -372,12 +715,30 @@ class ConsentEvent(models.Model):
         ONE_CLICK = "one-click", _("Désinscription en un clic (messagerie)")
         ADMIN = "admin", _("Par la rédaction (administration)")
         ERASURE = "erasure", _("Effacement des données")
+        PREFERENCES = "preferences", _("Page des préférences (lien personnel)")
 
     subscriber = models.ForeignKey(
         Subscriber,
         verbose_name=_("abonné"),
         on_delete=models.CASCADE,
         related_name="consent_events",
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        verbose_name=_("newsletter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Vide : l’adresse entière (effacement)."),
+    )
+    issue = models.ForeignKey(
+        "Issue",
+        verbose_name=_("depuis le numéro"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
     at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
@@ -420,6 +781,7 @@ class SignupRequest(models.Model):
     email = models.EmailField(max_length=254)
     source = models.CharField(max_length=500, blank=True)
     ip = models.CharField(max_length=45, blank=True)  # truncated (see truncate_ip)
+    newsletter_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
@@ -429,7 +791,9 @@ class SignupRequest(models.Model):
         """Record the request (see request_subscription) and forget this row.
         Returns (subscriber, outcome)."""
         with transaction.atomic():
-            result = Subscriber.objects.request_subscription(self.email, self.source, self.ip)
+            result = Subscriber.objects.request_subscription(
+                self.email, self.source, self.ip, self.newsletter_ids
+            )
             SignupRequest.objects.filter(pk=self.pk).delete()
         return result
 
@@ -463,14 +827,31 @@ class SignupAttempt(models.Model):
         return f"{self.ip_hash} {self.at}"
 
 
+class IssueQuerySet(models.QuerySet):
+    def sent(self):
+        return self.filter(status=Issue.Status.SENT)
+
+    def archived(self):
+        """Sent issues of public newsletters: what the public archive shows."""
+        return self.sent().filter(newsletter__is_public=True)
+
+
 class Issue(models.Model):
-    """A newsletter: a subject, an introduction, and a list of articles."""
+    """A newsletter issue: a subject, an introduction, and a list of articles."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
         SENDING = "sending", _("Envoi en cours")
         SENT = "sent", _("Envoyée")
 
+    newsletter = models.ForeignKey(
+        Newsletter,
+        verbose_name=_("liste de diffusion"),
+        on_delete=models.PROTECT,
+        related_name="issues",
+        default=default_newsletter_id,
+        help_text=_("Les abonnés de cette newsletter la recevront."),
+    )
     subject = PlainCharField(
         _("objet"),
         max_length=200,
@@ -499,6 +880,8 @@ class Issue(models.Model):
         _("envoi terminé le"), null=True, blank=True, editable=False
     )
 
+    objects = IssueQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("newsletter")
@@ -509,7 +892,7 @@ class Issue(models.Model):
         return self.subject
 
     def get_absolute_url(self):
-        return reverse("newsletter:archive-detail", args=[self.pk])
+        return reverse("newsletter:archive-detail", args=[self.newsletter.slug, self.pk])
 
     def items(self):
         """The issue's articles in order, published ones only."""
@@ -523,7 +906,7 @@ class Issue(models.Model):
         )
 
     def queue(self, user=None, *, start_sender=True):
-        """Start sending: a delivery for each confirmed subscriber, then (unless
+        """Start sending: a delivery for each subscriber of its newsletter, then (unless
         the caller sends itself) a sender once this transaction commits. Returns
         the number queued."""
         with transaction.atomic():
@@ -601,10 +984,14 @@ class IssueArticle(models.Model):
 
 class DeliveryQuerySet(models.QuerySet):
     def create_for(self, issue):
-        """A waiting delivery for every confirmed subscriber who has none for
-        ``issue`` yet, in one statement. Returns how many were added."""
-        # The one rule for who receives newsletters (confirmed()), compiled.
-        recipients, params = Subscriber.objects.confirmed().values("pk").query.sql_with_params()
+        """A waiting delivery for every subscriber of the issue's newsletter who
+        has none for ``issue`` yet, in one statement. Returns how many were added."""
+        # The one rule for who receives an issue (recipients_of()), compiled.
+        recipients, params = (
+            Subscriber.objects.recipients_of(issue.newsletter_id)
+            .values("pk")
+            .query.sql_with_params()
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""

@@ -3,10 +3,33 @@ from django.core.cache import cache
 from django.db import DatabaseError
 
 from newsletter.forms import SubscribeForm, form_stamp
-from newsletter.models import CONSENT_TEXT_CACHE_KEY, ConsentText
+from newsletter.models import CONSENT_TEXT_CACHE_KEY, ConsentText, Newsletter
 from newsroom.pagecache import versioned_key, versioned_timeout
 
 register = template.Library()
+SIGNUP_CHOICES_CACHE_KEY = "newsletter:signup-choices"
+
+
+def signup_choices():
+    """The public newsletters as the form shows them (cached under the content
+    clock, so that pages carrying the form make no query for them)."""
+    try:
+        key = versioned_key(SIGNUP_CHOICES_CACHE_KEY)
+        choices = cache.get(key)
+        if choices is None:
+            choices = [
+                {
+                    "value": str(newsletter.pk),
+                    "name": newsletter.name,
+                    "description": newsletter.description,
+                    "is_default": newsletter.is_default,
+                }
+                for newsletter in Newsletter.objects.public()
+            ]
+            cache.set(key, choices, versioned_timeout(3600))
+    except DatabaseError:
+        return []
+    return choices
 
 
 @register.inclusion_tag("includes/newsletter_form.html", takes_context=True)
@@ -18,11 +41,19 @@ def newsletter_form(context, form=None):
     It has no CSRF token: the pages that carry it are cached whole and send no
     cookie; the view checks the browser's Origin/Sec-Fetch-Site instead. Its
     bot traps are a field people never see (bots fill it) and the signed time
-    the form was shown (bots post at once), fresh at every rendering."""
+    the form was shown (bots post at once), fresh at every rendering.
+
+    The public newsletters are checkboxes; the default one is ticked, unless
+    the reader's own choices come back with an error."""
     if form is None:
         request = context.get("request")
         form = SubscribeForm(initial={"source": request.path if request is not None else ""})
-    return {"form": form, "stamp": form_stamp()}
+    choices = signup_choices()
+    if form.is_bound:
+        ticked = set(form.data.getlist("newsletters")) if hasattr(form.data, "getlist") else set()
+    else:
+        ticked = {choice["value"] for choice in choices if choice["is_default"]}
+    return {"form": form, "stamp": form_stamp(), "choices": choices, "ticked": ticked}
 
 
 @register.simple_tag

@@ -379,6 +379,7 @@ PRIVATE_PATH_PREFIXES = [
     "/sante/",
     "/newsletter/confirmation/",
     "/newsletter/desinscription/",
+    "/newsletter/preferences/",
 ]
 
 # Content-Security-Policy (django-csp). Public pages run no script of ours and
