@@ -2,6 +2,7 @@ import csv
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from newsroom.admin import CheckedFiltersMixin
 
 from .emails import PREFERENCES_PLACEHOLDER, TOKEN_PLACEHOLDER, render_issue
+from .forms import ScheduleForm
 from .models import (
     ConsentEvent,
     ConsentText,
@@ -28,6 +30,20 @@ from .models import (
     Subscription,
 )
 from .sending import send_test, sender_is_running
+from .templatetags.newsletter_tags import newsroom_and_paris
+
+
+def _duration(delta):
+    """« 3 h 12 min », « 5 min », for a delay shown to editors (None: None)."""
+    if delta is None:
+        return None
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} j"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts.append(f"{minutes} min")
+    return " ".join(parts)
 
 
 class _Echo:
@@ -257,12 +273,12 @@ class IssueAdmin(admin.ModelAdmin):
     inlines = [IssueArticleInline]
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status != Issue.Status.DRAFT:
+        if obj is not None and obj.status not in Issue.NOT_STARTED:
             return False  # what was sent stays as it was sent
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status != Issue.Status.DRAFT:
+        if obj is not None and obj.status not in Issue.NOT_STARTED:
             return False  # the archive and the delivery records stay
         return super().has_delete_permission(request, obj)
 
@@ -274,6 +290,8 @@ class IssueAdmin(admin.ModelAdmin):
     def sending(self, obj):
         if obj.status == Issue.Status.DRAFT:
             return "—"
+        if obj.status == Issue.Status.SCHEDULED:
+            return _("programmée : %(when)s") % {"when": newsroom_and_paris(obj.scheduled_at)}
         counts = obj.progress()
         return format_html(
             '<a href="{}">{}</a>',
@@ -350,30 +368,57 @@ class IssueAdmin(admin.ModelAdmin):
         return redirect("admin:newsletter_issue_progress", pk)
 
     def send_view(self, request, pk):
-        """Confirm, then queue the issue for every confirmed subscriber. Returns at
-        once: the worker sends."""
+        """Send now, or schedule (and reschedule, or unschedule) until sending
+        starts. Returns at once: the worker sends."""
         issue = self._issue(request, pk, send=True)
-        if issue.status != Issue.Status.DRAFT:
+        if issue.status not in Issue.NOT_STARTED:
             return redirect("admin:newsletter_issue_progress", pk)
         if not issue.items():
             self.message_user(
                 request, _("Ajoutez au moins un article publié avant d’envoyer."), messages.ERROR
             )
             return redirect("admin:newsletter_issue_change", pk)
+        local = timezone.localtime(issue.scheduled_at) if issue.scheduled_at else None
+        schedule_form = ScheduleForm(initial={"send_at": local})
         if request.method == "POST":
-            count = issue.queue(request.user)
-            self.message_user(
-                request,
-                ngettext("Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count)
-                % count,
-                messages.SUCCESS,
-            )
-            return redirect("admin:newsletter_issue_progress", pk)
+            action = request.POST.get("action", "send")
+            if action == "unschedule":
+                if issue.unschedule():
+                    self.message_user(
+                        request,
+                        _("Envoi déprogrammé : la newsletter est revenue à l’état de brouillon."),
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:newsletter_issue_change", pk)
+                return redirect("admin:newsletter_issue_progress", pk)
+            if action == "schedule":
+                schedule_form = ScheduleForm(request.POST)
+                if schedule_form.is_valid():
+                    send_at = schedule_form.cleaned_data["send_at"]
+                    if not issue.schedule(send_at, request.user):
+                        return redirect("admin:newsletter_issue_progress", pk)
+                    self.message_user(
+                        request,
+                        _("Envoi programmé : %(when)s.") % {"when": newsroom_and_paris(send_at)},
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:newsletter_issue_change", pk)
+            else:
+                count = issue.queue(request.user)
+                self.message_user(
+                    request,
+                    ngettext("Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count)
+                    % count,
+                    messages.SUCCESS,
+                )
+                return redirect("admin:newsletter_issue_progress", pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "issue": issue,
             "recipients": Subscriber.objects.recipients_of(issue.newsletter_id).count(),
+            "schedule_form": schedule_form,
+            "zone": settings.TIME_ZONE.rsplit("/", 1)[-1],
             "title": _("Envoyer « %(subject)s »") % {"subject": issue.subject},
         }
         return TemplateResponse(request, "admin/newsletter/issue/send.html", context)
@@ -389,6 +434,7 @@ class IssueAdmin(admin.ModelAdmin):
             "counts": counts,
             "running": running,
             "stalled": not running and issue.status == Issue.Status.SENDING,
+            "late_by": _duration(issue.late_by()),
             "can_send": request.user.has_perm("newsletter.send_issue"),
             "failures": issue.deliveries.filter(status=Delivery.Status.FAILED)
             .select_related("subscriber")

@@ -168,3 +168,14 @@ def proof_message(issue, user) -> EmailMultiAlternatives:
         email = user.email
 
     return issue_message(rendered, Reader, inert=True)
+
+
+def editors_message(name, context, recipients) -> EmailMultiAlternatives:
+    """A message to the editors about a send, with a link to its page in the admin."""
+    issue = context.get("issue")
+    if issue is not None:
+        page = "change" if issue.status in issue.NOT_STARTED else "progress"
+        url = reverse(f"admin:newsletter_issue_{page}", args=[issue.pk])
+        context = {**context, "admin_url": absolute_url(url)}
+    subject, text, html = render_email(name, context)
+    return build_message(subject, text, html, recipients)

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.validators import EmailValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Newsletter
@@ -160,3 +161,31 @@ class PreferencesForm(forms.Form):
             self.cleaned_data.get("action") == self.LEAVE_ALL
             or not self.cleaned_data["newsletters"]
         )
+
+
+class ScheduleForm(forms.Form):
+    """When to send an issue, in the newsroom's time zone."""
+
+    send_at = forms.SplitDateTimeField(
+        label=_("Date et heure d’envoi"),
+        widget=forms.SplitDateTimeWidget(
+            date_attrs={"type": "date"},
+            time_attrs={"type": "time"},
+            date_format="%Y-%m-%d",
+            time_format="%H:%M",
+        ),
+        error_messages={
+            "required": _("Indiquez la date et l’heure d’envoi."),
+            "incomplete": _("Indiquez la date et l’heure d’envoi."),
+            "invalid_date": _("Cette date n’est pas valide. Exemple : 24/04/2026."),
+            "invalid_time": _("Cette heure n’est pas valide. Exemple : 08:30."),
+        },
+    )
+
+    def clean_send_at(self):
+        send_at = self.cleaned_data["send_at"]
+        if send_at <= timezone.now():
+            raise forms.ValidationError(
+                _("Ce moment est passé : choisissez une date et une heure à venir.")
+            )
+        return send_at

@@ -18,9 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from articles.fields import PlainCharField, PlainTextField
 from articles.models import stamped_by
 
-from .signals import sender_wanted
+from .signals import schedule_wanted, sender_wanted
 
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays valid
+# A scheduled issue that starts later than this after its time was late (its
+# worker was down): the admin and the worker say so.
+LATE_AFTER = timedelta(minutes=2)
 # At most one request (and so one confirmation email) for an address in this
 # period, whoever asks and whatever the address's state.
 REQUEST_INTERVAL = timedelta(hours=24)
@@ -835,14 +838,24 @@ class IssueQuerySet(models.QuerySet):
         """Sent issues of public newsletters: what the public archive shows."""
         return self.sent().filter(newsletter__is_public=True)
 
+    def due(self, now=None):
+        """Scheduled issues whose time has come (or passed, if no worker ran)."""
+        return self.filter(
+            status=Issue.Status.SCHEDULED, scheduled_at__lte=now or timezone.now()
+        ).order_by("scheduled_at", "pk")
+
 
 class Issue(models.Model):
     """A newsletter issue: a subject, an introduction, and a list of articles."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
+        SCHEDULED = "scheduled", _("Programmée")
         SENDING = "sending", _("Envoi en cours")
         SENT = "sent", _("Envoyée")
+
+    # Statuses in which the issue may still be edited, scheduled or sent.
+    NOT_STARTED = (Status.DRAFT, Status.SCHEDULED)
 
     newsletter = models.ForeignKey(
         Newsletter,
@@ -874,6 +887,10 @@ class Issue(models.Model):
     )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+    scheduled_at = models.DateTimeField(
+        _("envoi programmé pour"), null=True, blank=True, editable=False
+    )
+    scheduled_by = stamped_by(_("programmée par"))
     queued_at = models.DateTimeField(_("envoi lancé le"), null=True, blank=True, editable=False)
     queued_by = stamped_by(_("envoi lancé par"))
     finished_at = models.DateTimeField(
@@ -912,7 +929,7 @@ class Issue(models.Model):
         with transaction.atomic():
             issue = Issue.objects.select_for_update().get(pk=self.pk)
             count = Delivery.objects.create_for(issue)
-            if issue.status == Issue.Status.DRAFT:
+            if issue.status in Issue.NOT_STARTED:
                 issue.status = Issue.Status.SENDING
                 issue.queued_at = timezone.now()
                 issue.queued_by = user
@@ -921,6 +938,53 @@ class Issue(models.Model):
                 self._want_sender()
         self.refresh_from_db()
         return count
+
+    def schedule(self, at, user=None):
+        """Send at ``at`` (an aware datetime): the worker starts it then, once,
+        or as soon as it runs again if it was down. Rescheduling moves the time;
+        returns False once sending has started."""
+        with transaction.atomic():
+            issue = Issue.objects.select_for_update().get(pk=self.pk)
+            if issue.status not in Issue.NOT_STARTED:
+                return False
+            issue.status = Issue.Status.SCHEDULED
+            issue.scheduled_at = at
+            issue.scheduled_by = user
+            issue.save(update_fields=["status", "scheduled_at", "scheduled_by", "updated_at"])
+            pk = self.pk
+            transaction.on_commit(lambda: schedule_wanted.send(sender=Issue, issue_id=pk, at=at))
+        self.refresh_from_db()
+        return True
+
+    def unschedule(self):
+        """Back to draft, until sending has started. Returns whether it was done."""
+        done = Issue.objects.filter(pk=self.pk, status=Issue.Status.SCHEDULED).update(
+            status=Issue.Status.DRAFT, scheduled_at=None, scheduled_by=None
+        )
+        self.refresh_from_db()
+        return bool(done)
+
+    def start_if_due(self, now=None):
+        """Start sending a scheduled issue whose time has come. Only one caller
+        (a worker's task, a worker's heartbeat) ever starts it: the row is locked
+        and its status moves once. Returns True when this call started it."""
+        now = now or timezone.now()
+        with transaction.atomic():
+            issue = Issue.objects.select_for_update().filter(pk=self.pk).first()
+            if issue is None or issue.status != Issue.Status.SCHEDULED:
+                return False
+            if issue.scheduled_at > now:
+                return False
+            issue.queue(issue.scheduled_by)
+        self.refresh_from_db()
+        return True
+
+    def late_by(self):
+        """How late a scheduled issue started (a timedelta), or None if on time."""
+        if self.scheduled_at is None or self.queued_at is None:
+            return None
+        delay = self.queued_at - self.scheduled_at
+        return delay if delay > LATE_AFTER else None
 
     def resend_uncertain(self):
         """An editor's choice: put uncertain deliveries back in the queue (some

@@ -9,11 +9,18 @@ import time
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from .emails import confirmation_message, issue_message, proof_message, render_issue
+from .emails import (
+    confirmation_message,
+    editors_message,
+    issue_message,
+    proof_message,
+    render_issue,
+)
 from .models import Delivery, Issue
 
 logger = logging.getLogger(__name__)
@@ -29,6 +36,32 @@ def send_confirmation(subscriber) -> bool:
         confirmation_message(subscriber).send()
     except Exception:
         logger.exception("Could not send the confirmation email to subscriber %s", subscriber.pk)
+        return False
+    return True
+
+
+def editors():
+    """The addresses of the staff who may send newsletters."""
+    users = get_user_model().objects.with_perm(
+        "newsletter.send_issue",
+        include_superusers=True,
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
+    return sorted(set(users.exclude(email="").values_list("email", flat=True)))
+
+
+def notify_editors(name, context) -> bool:
+    """Tell the editors something about a send (template triplet ``name``).
+    Returns False (and logs) when there is nobody to tell or the mail server
+    refuses: a warning must never stop the work that raised it."""
+    recipients = editors()
+    if not recipients:
+        logger.warning("No editor with an email address to tell about %s.", name)
+        return False
+    try:
+        editors_message(name, context, recipients).send()
+    except Exception:
+        logger.exception("Could not tell the editors about %s.", name)
         return False
     return True
 

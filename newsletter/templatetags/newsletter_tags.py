@@ -1,6 +1,10 @@
+from zoneinfo import ZoneInfo
+
 from django import template
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
+from django.utils import timezone
 
 from newsletter.forms import SubscribeForm, form_stamp
 from newsletter.models import CONSENT_TEXT_CACHE_KEY, ConsentText, Newsletter
@@ -69,3 +73,18 @@ def consent_text():
     except DatabaseError:
         return ""
     return text
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@register.filter
+def newsroom_and_paris(value):
+    """A moment as editors read it: in the newsroom's zone and in Paris
+    (« 06/12/2026 14:00 (Almaty) · 06/12/2026 10:00 (Paris) »)."""
+    if not value:
+        return "—"
+    zone = settings.TIME_ZONE.rsplit("/", 1)[-1]
+    local = timezone.localtime(value)
+    paris = value.astimezone(PARIS)
+    return f"{local:%d/%m/%Y %H:%M} ({zone}) · {paris:%d/%m/%Y %H:%M} (Paris)"
