@@ -25,6 +25,7 @@ from .models import (
     Delivery,
     Issue,
     IssueArticle,
+    MailEvent,
     Newsletter,
     Subscriber,
     Subscription,
@@ -99,6 +100,21 @@ class SubscriptionInline(admin.TabularInline):
         return False
 
 
+class MailEventInline(admin.TabularInline):
+    model = MailEvent
+    fields = ["at", "kind", "issue", "source", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("retours de messagerie (rebonds, plaintes)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ConsentEventInline(admin.TabularInline):
     model = ConsentEvent
     fields = ["at", "kind", "newsletter", "issue", "source", "consent_text", "ip", "method"]
@@ -119,6 +135,7 @@ class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     list_filter = [
         "status",
         "subscriptions__newsletter",
+        "suppression_reason",
         ("created_at", admin.DateFieldListFilter),
     ]
     search_fields = ["email"]
@@ -131,10 +148,12 @@ class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         "unsubscribed_at",
         "source",
         "erased_at",
+        "suppressed_at",
+        "suppression_reason",
     ]
     readonly_fields = fields
-    inlines = [SubscriptionInline, ConsentEventInline]
-    actions = ["export_csv", "export_record", "unsubscribe", "erase"]
+    inlines = [SubscriptionInline, ConsentEventInline, MailEventInline]
+    actions = ["export_csv", "export_record", "unsubscribe", "unsuppress", "erase"]
 
     def has_add_permission(self, request):
         return False  # people subscribe themselves: consent cannot be typed in for them
@@ -200,6 +219,25 @@ class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%d abonné désinscrit.", "%d abonnés désinscrits.", count) % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=gettext_lazy("Débloquer l’adresse (après rebonds ou plainte)"),
+        permissions=["change"],
+    )
+    def unsuppress(self, request, queryset):
+        count = 0
+        for subscriber in queryset.filter(suppressed_at__isnull=False):
+            reason = subscriber.get_suppression_reason_display()
+            subscriber.unsuppress()
+            self.log_change(
+                request, subscriber, _("Adresse débloquée (%(reason)s)") % {"reason": reason}
+            )
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%d adresse débloquée.", "%d adresses débloquées.", count) % count,
             messages.SUCCESS,
         )
 
@@ -434,6 +472,7 @@ class IssueAdmin(admin.ModelAdmin):
             "counts": counts,
             "running": running,
             "stalled": not running and issue.status == Issue.Status.SENDING,
+            "feedback": issue.feedback(),
             "late_by": _duration(issue.late_by()),
             "can_send": request.user.has_perm("newsletter.send_issue"),
             "failures": issue.deliveries.filter(status=Delivery.Status.FAILED)
@@ -444,6 +483,8 @@ class IssueAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/newsletter/issue/progress.html", context)
 
     def resume_view(self, request, pk):
+        """Resume a send stopped with its worker, or paused by the guardrails
+        (then it goes to its end without pausing again)."""
         issue = self._issue(request, pk, send=True)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])

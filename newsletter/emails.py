@@ -140,6 +140,8 @@ def issue_message(rendered, subscriber, *, inert=False, connection=None):
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"{settings.SITE_NAME} <{rendered['list_id']}.newsletter.{domain}>",
         "Message-ID": make_msgid(idstring="newsletter", domain=domain),
+        # The envelope sender (below) may be a bounce mailbox; readers see this.
+        "From": settings.NEWSLETTER_FROM_EMAIL,
     }
 
     def personal(part):
@@ -152,7 +154,8 @@ def issue_message(rendered, subscriber, *, inert=False, connection=None):
         personal(rendered["text"]),
         personal(rendered["html"]),
         [subscriber.email],
-        from_email=settings.NEWSLETTER_FROM_EMAIL,
+        # Delivery status notifications go to the envelope sender.
+        from_email=settings.NEWSLETTER_BOUNCE_ADDRESS or settings.NEWSLETTER_FROM_EMAIL,
         headers=headers,
         connection=connection,
     )

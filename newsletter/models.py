@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -21,6 +21,10 @@ from articles.models import stamped_by
 from .signals import schedule_wanted, sender_wanted
 
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays valid
+# Guardrails (#11 §2): a send pauses itself past these shares of the messages
+# sent. 0.3 % is Gmail's limit on spam complaints for bulk senders.
+COMPLAINT_RATE_LIMIT = 0.003
+BOUNCE_RATE_LIMIT = 0.05
 # A scheduled issue that starts later than this after its time was late (its
 # worker was down): the admin and the worker say so.
 LATE_AFTER = timedelta(minutes=2)
@@ -36,6 +40,7 @@ class SignupOutcome(enum.StrEnum):
     SEND = "send"  # a confirmation email is due
     SUBSCRIBED = "subscribed"  # already confirmed: nothing to send
     THROTTLED = "throttled"  # the address was already asked for within REQUEST_INTERVAL
+    SUPPRESSED = "suppressed"  # the address bounced or complained: nothing is sent
 
 
 def new_token_key():
@@ -227,11 +232,16 @@ class SubscriberQuerySet(models.QuerySet):
 
     def recipients_of(self, newsletter):
         """The one rule for who receives an issue of ``newsletter`` (an instance
-        or id): a confirmed address subscribed to it."""
-        return self.confirmed().filter(
-            pk__in=Subscription.objects.filter(
-                newsletter=newsletter, status=Subscription.Status.ACTIVE
-            ).values("subscriber")
+        or id): a confirmed address subscribed to it, and not blocked after
+        bounces or a complaint."""
+        return (
+            self.confirmed()
+            .filter(suppressed_at__isnull=True)
+            .filter(
+                pk__in=Subscription.objects.filter(
+                    newsletter=newsletter, status=Subscription.Status.ACTIVE
+                ).values("subscriber")
+            )
         )
 
     def with_email(self, email):
@@ -267,6 +277,8 @@ class SubscriberQuerySet(models.QuerySet):
                 return subscriber, SignupOutcome.THROTTLED
             subscriber.last_requested_at = now
             subscriber.save(update_fields=["last_requested_at"])
+            if subscriber.suppressed_at is not None:
+                return subscriber, SignupOutcome.SUPPRESSED
             confirmed = subscriber.status == Subscriber.Status.CONFIRMED
             active = set(
                 subscriber.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list(
@@ -332,6 +344,14 @@ class SubscriberQuerySet(models.QuerySet):
         return len(ids)
 
 
+class Suppression(models.TextChoices):
+    """Why an address gets no more mail."""
+
+    HARD_BOUNCE = "hard-bounce", _("Rebond définitif (adresse inexistante)")
+    COMPLAINT = "complaint", _("Plainte (signalé comme indésirable)")
+    SOFT_BOUNCES = "soft-bounces", _("Rebonds temporaires répétés")
+
+
 class Subscriber(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("En attente de confirmation")
@@ -369,6 +389,16 @@ class Subscriber(models.Model):
         _("dernier e-mail de confirmation"), null=True, blank=True, editable=False
     )
     erased_at = models.DateTimeField(_("effacé le"), null=True, blank=True, editable=False)
+    suppressed_at = models.DateTimeField(
+        _("adresse bloquée le"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Après un rebond définitif ou une plainte : plus aucun envoi."),
+    )
+    suppression_reason = models.CharField(
+        _("motif du blocage"), max_length=20, choices=Suppression.choices, blank=True
+    )
     # The random part of the subscriber's signed links; changing it voids them.
     token_key = models.CharField(max_length=40, unique=True, default=new_token_key, editable=False)
 
@@ -575,6 +605,38 @@ class Subscriber(models.Model):
                 if newsletter.pk not in chosen:
                     self.leave(newsletter, ConsentEvent.Method.PREFERENCES, ip=ip)
 
+    def suppress(self, reason):
+        """No more mail to this address (``reason``: a Suppression); what is
+        still waiting for it is cancelled. Returns whether it was not already."""
+        with transaction.atomic():
+            blocked = Subscriber.objects.filter(pk=self.pk, suppressed_at__isnull=True).update(
+                suppressed_at=timezone.now(), suppression_reason=reason
+            )
+            self.deliveries.filter(status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.SKIPPED
+            )
+        self.refresh_from_db(fields=["suppressed_at", "suppression_reason"])
+        return bool(blocked)
+
+    def unsuppress(self):
+        """An editor's choice, when the address works again (the mailbox was
+        full, the domain is back): mail may go to it again."""
+        Subscriber.objects.filter(pk=self.pk).update(suppressed_at=None, suppression_reason="")
+        self.refresh_from_db(fields=["suppressed_at", "suppression_reason"])
+
+    def soft_bounces_in_a_row(self):
+        """Messages that bounced for now since the last one known delivered
+        (several notices about one message count once)."""
+        events = self.mail_events.all()
+        last_delivered = (
+            events.filter(kind=MailEvent.Kind.DELIVERED).order_by("-at").values("at").first()
+        )
+        soft = events.filter(kind=MailEvent.Kind.SOFT_BOUNCE)
+        if last_delivered:
+            soft = soft.filter(at__gt=last_delivered["at"])
+        with_delivery = soft.exclude(delivery=None).values("delivery").distinct().count()
+        return with_delivery + soft.filter(delivery=None).count()
+
     def erase(self):
         """Erasure (GDPR): the address and every link are gone; what remains is
         an anonymous trace that a consent existed, and when."""
@@ -595,6 +657,7 @@ class Subscriber(models.Model):
                 status=Subscription.Status.LEFT, left_at=timezone.now()
             )
             self.deliveries.update(error="", message_id="")
+            self.mail_events.update(detail="")
             ConsentEvent.objects.create(subscriber=self, kind=ConsentEvent.Kind.ERASED)
 
     def consent_record(self):
@@ -719,6 +782,7 @@ class ConsentEvent(models.Model):
         ADMIN = "admin", _("Par la rédaction (administration)")
         ERASURE = "erasure", _("Effacement des données")
         PREFERENCES = "preferences", _("Page des préférences (lien personnel)")
+        PROVIDER = "provider", _("Chez le fournisseur d’envoi (signalé par lui)")
 
     subscriber = models.ForeignKey(
         Subscriber,
@@ -852,6 +916,7 @@ class Issue(models.Model):
         DRAFT = "draft", _("Brouillon")
         SCHEDULED = "scheduled", _("Programmée")
         SENDING = "sending", _("Envoi en cours")
+        PAUSED = "paused", _("Envoi suspendu")
         SENT = "sent", _("Envoyée")
 
     # Statuses in which the issue may still be edited, scheduled or sent.
@@ -895,6 +960,14 @@ class Issue(models.Model):
     queued_by = stamped_by(_("envoi lancé par"))
     finished_at = models.DateTimeField(
         _("envoi terminé le"), null=True, blank=True, editable=False
+    )
+    paused_at = models.DateTimeField(_("suspendu le"), null=True, blank=True, editable=False)
+    pause_reason = models.CharField(_("motif de la suspension"), max_length=300, blank=True)
+    guardrails_off = models.BooleanField(
+        _("suspension automatique levée"),
+        default=False,
+        editable=False,
+        help_text=_("Un éditeur a repris l’envoi après une suspension : il ira à son terme."),
     )
 
     objects = IssueQuerySet.as_manager()
@@ -1000,10 +1073,82 @@ class Issue(models.Model):
         return count
 
     def resume(self):
-        """Start a sender for what is still waiting (after a worker stopped)."""
+        """Start a sender for what is still waiting: after a worker stopped, or,
+        an editor's choice, after the guardrails paused the send (they then
+        leave it alone until it ends)."""
+        if self.status == Issue.Status.PAUSED:
+            Issue.objects.filter(pk=self.pk, status=Issue.Status.PAUSED).update(
+                status=Issue.Status.SENDING, guardrails_off=True
+            )
+            self.refresh_from_db()
         if self.status != Issue.Status.SENDING:
             return
         self._want_sender()
+
+    def feedback(self):
+        """What came back about the messages sent: delivered (accepted and not
+        bounced for good), bounced, bounced for now, complained, unsubscribed
+        through this issue's link, and the rates the guardrails watch."""
+        counts = MailEvent.objects.filter(issue=self).aggregate(
+            bounced=Count("subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.HARD_BOUNCE)),
+            soft_bounced=Count(
+                "subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.SOFT_BOUNCE)
+            ),
+            complained=Count("subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.COMPLAINT)),
+        )
+        sent = self.deliveries.filter(status=Delivery.Status.SENT).count()
+        counts["sent"] = sent
+        counts["delivered"] = max(sent - counts["bounced"], 0)
+        counts["unsubscribed"] = ConsentEvent.objects.filter(
+            issue=self, kind=ConsentEvent.Kind.WITHDRAWN
+        ).count()
+        counts["complaint_rate"] = counts["complained"] / sent if sent else 0.0
+        counts["bounce_rate"] = counts["bounced"] / sent if sent else 0.0
+        return counts
+
+    def guardrail_breach(self):
+        """Why this send should stop (a French sentence for the editors), or
+        None: complaints over COMPLAINT_RATE_LIMIT (Gmail's limit for bulk
+        senders) or hard bounces over BOUNCE_RATE_LIMIT of the messages sent,
+        once NEWSLETTER_GUARDRAIL_MIN_SENT messages have gone."""
+        if self.guardrails_off:
+            return None
+        counts = self.feedback()
+        if counts["sent"] < settings.NEWSLETTER_GUARDRAIL_MIN_SENT:
+            return None
+        if counts["complaint_rate"] > COMPLAINT_RATE_LIMIT:
+            return _(
+                "%(count)s plainte(s) pour %(sent)s messages envoyés (%(rate).2f %%), "
+                "au-delà de la limite de %(limit).1f %%."
+            ) % {
+                "count": counts["complained"],
+                "sent": counts["sent"],
+                "rate": counts["complaint_rate"] * 100,
+                "limit": COMPLAINT_RATE_LIMIT * 100,
+            }
+        if counts["bounce_rate"] > BOUNCE_RATE_LIMIT:
+            return _(
+                "%(count)s rebond(s) définitif(s) pour %(sent)s messages envoyés "
+                "(%(rate).1f %%), au-delà de la limite de %(limit).0f %%."
+            ) % {
+                "count": counts["bounced"],
+                "sent": counts["sent"],
+                "rate": counts["bounce_rate"] * 100,
+                "limit": BOUNCE_RATE_LIMIT * 100,
+            }
+        return None
+
+    def pause_if_needed(self):
+        """Pause a send whose complaints or bounces passed the limits. Returns
+        True only to the one caller that paused it (who tells the editors)."""
+        reason = self.guardrail_breach()
+        if reason is None:
+            return False
+        paused = Issue.objects.filter(
+            pk=self.pk, status=Issue.Status.SENDING, guardrails_off=False
+        ).update(status=Issue.Status.PAUSED, paused_at=timezone.now(), pause_reason=reason)
+        self.refresh_from_db()
+        return bool(paused)
 
     def _want_sender(self):
         pk = self.pk
@@ -1128,7 +1273,136 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["issue", "subscriber"], name="delivery_once"),
         ]
-        indexes = [models.Index(fields=["issue", "status"], name="delivery_state_idx")]
+        indexes = [
+            models.Index(fields=["issue", "status"], name="delivery_state_idx"),
+            # Bounces and complaints name the message they are about.
+            models.Index(fields=["message_id"], name="delivery_message_id_idx"),
+        ]
 
     def __str__(self):
         return f"{self.issue} → {self.subscriber}"
+
+
+def _bare_message_id(value):
+    return (value or "").strip().strip("<>").strip()
+
+
+class MailEventQuerySet(models.QuerySet):
+    def record(self, kind, *, key, message_id="", email="", at=None, source="", detail=""):
+        """Record what the mail system said about a message (``kind``: a
+        MailEvent.Kind), once per ``key`` (a webhook or a DSN read twice counts
+        once), and act on it: a hard bounce or a complaint blocks the address,
+        soft bounces block it after NEWSLETTER_SOFT_BOUNCE_LIMIT in a row, an
+        unsubscription at the provider leaves the newsletter. The message is
+        found by its Message-ID, else the address's latest delivery. Returns
+        the event, or None when it was already recorded or concerns no
+        subscriber (nothing is kept about unknown addresses)."""
+        at = at or timezone.now()
+        delivery = None
+        bare = _bare_message_id(message_id)
+        if bare:
+            delivery = (
+                Delivery.objects.filter(message_id__in=[f"<{bare}>", bare])
+                .select_related("subscriber", "issue")
+                .first()
+            )
+        if delivery is not None:
+            subscriber = delivery.subscriber
+        else:
+            subscriber = (
+                Subscriber.objects.filter(erased_at__isnull=True).with_email(email).first()
+                if email
+                else None
+            )
+            if subscriber is None:
+                return None
+            delivery = (
+                subscriber.deliveries.filter(status=Delivery.Status.SENT, sent_at__lte=at)
+                .select_related("issue")
+                .order_by("-sent_at")
+                .first()
+            )
+        if subscriber.erased_at is not None:
+            return None
+        if email:
+            # The log keeps no address: it would outlive an erasure.
+            detail = detail.replace(email, "…")
+        try:
+            with transaction.atomic():
+                event = self.create(
+                    key=key[:255],
+                    kind=kind,
+                    subscriber=subscriber,
+                    delivery=delivery,
+                    issue=delivery.issue if delivery else None,
+                    at=at,
+                    source=source[:40],
+                    detail=detail[:500],
+                )
+        except IntegrityError:
+            return None  # already recorded
+        if kind == MailEvent.Kind.HARD_BOUNCE:
+            subscriber.suppress(Suppression.HARD_BOUNCE)
+        elif kind == MailEvent.Kind.COMPLAINT:
+            subscriber.suppress(Suppression.COMPLAINT)
+        elif kind == MailEvent.Kind.SOFT_BOUNCE:
+            if subscriber.soft_bounces_in_a_row() >= settings.NEWSLETTER_SOFT_BOUNCE_LIMIT:
+                subscriber.suppress(Suppression.SOFT_BOUNCES)
+        elif kind == MailEvent.Kind.UNSUBSCRIBED:
+            if delivery is not None:
+                subscriber.leave(
+                    delivery.issue.newsletter,
+                    ConsentEvent.Method.PROVIDER,
+                    issue=delivery.issue,
+                )
+            elif subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+                subscriber.unsubscribe(ConsentEvent.Method.PROVIDER)
+        return event
+
+
+class MailEvent(models.Model):
+    """What the mail system said about a message after it left: from the
+    provider's webhooks or from delivery status notifications (DSN) read in
+    the bounce mailbox. Kept as the log of why an address is blocked."""
+
+    class Kind(models.TextChoices):
+        DELIVERED = "delivered", _("Distribué")
+        SOFT_BOUNCE = "soft-bounce", _("Rebond temporaire")
+        HARD_BOUNCE = "hard-bounce", _("Rebond définitif")
+        COMPLAINT = "complaint", _("Plainte (indésirable)")
+        UNSUBSCRIBED = "unsubscribed", _("Désinscription chez le fournisseur")
+
+    key = models.CharField(max_length=255, unique=True, editable=False)
+    kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
+    subscriber = models.ForeignKey(
+        Subscriber, verbose_name=_("abonné"), on_delete=models.CASCADE, related_name="mail_events"
+    )
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="mail_events"
+    )
+    issue = models.ForeignKey(
+        Issue,
+        verbose_name=_("newsletter"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="mail_events",
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    received_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
+    source = models.CharField(_("source"), max_length=40, blank=True)
+    detail = models.CharField(_("détail"), max_length=500, blank=True)
+
+    objects = MailEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("retour de messagerie")
+        verbose_name_plural = _("retours de messagerie")
+        indexes = [
+            models.Index(fields=["issue", "kind"], name="mail_event_issue_idx"),
+            models.Index(fields=["subscriber", "kind", "at"], name="mail_event_subscriber_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.at:%Y-%m-%d %H:%M}"

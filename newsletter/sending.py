@@ -66,6 +66,17 @@ def notify_editors(name, context) -> bool:
     return True
 
 
+def check_guardrails(issue) -> bool:
+    """Pause ``issue``'s send if its complaints or hard bounces passed the
+    limits, and tell the editors, once (only the call that paused it does).
+    Returns whether the send is paused now."""
+    if issue.pause_if_needed():
+        logger.warning("Issue %s paused by the guardrails: %s", issue.pk, issue.pause_reason)
+        notify_editors("editors_paused", {"issue": issue, "counts": issue.feedback()})
+        return True
+    return issue.status == Issue.Status.PAUSED
+
+
 def send_test(issue, user) -> None:
     """Send the issue to an editor, marked as a test; its unsubscribe link is inert."""
     proof_message(issue, user).send()
@@ -163,6 +174,11 @@ def _send_waiting(issue, connection, batch_size, rate, progress):
         # One connection per batch: reused for its messages, and renewed before
         # servers that cap messages per connection say no.
         while True:
+            # Paused (by an event that just came in, or by the rates now): the
+            # rest waits for an editor.
+            issue.refresh_from_db(fields=["status", "guardrails_off"])
+            if issue.status == Issue.Status.PAUSED or check_guardrails(issue):
+                return issue.progress(), False
             mail.open()  # before claiming: a server that is down costs nothing
             batch = Delivery.objects.claim(issue, batch_size)
             if not batch:

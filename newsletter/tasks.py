@@ -32,7 +32,9 @@ def process_signup_task(request_id):
 def send_confirmation_task(subscriber_id):
     """Send the double opt-in email; if the mail server refuses it, let the
     address ask again at once."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id, erased_at__isnull=True).first()
+    subscriber = Subscriber.objects.filter(
+        pk=subscriber_id, erased_at__isnull=True, suppressed_at__isnull=True
+    ).first()
     if subscriber is None:
         return False
     if not send_confirmation(subscriber):

@@ -20,6 +20,7 @@ urlpatterns = [
         name="unsubscribe-issue",
     ),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
+    path("webhooks/<slug:provider>/", views.provider_webhook, name="provider-webhook"),
     path("archives/", views.archive, name="archive"),
     path("archives/<int:pk>/", views.old_archive_detail, name="old-archive-detail"),
     path("archives/<slug:slug>/", views.newsletter_archive, name="newsletter-archive"),

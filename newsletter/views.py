@@ -1,7 +1,15 @@
+import logging
 from urllib.parse import urlsplit
 
+from anymail.exceptions import AnymailConfigurationError
+from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
+from anymail.webhooks.brevo import BrevoTrackingWebhookView
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
+from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
 from django.db import transaction
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -23,6 +31,8 @@ from .models import (
     truncate_ip,
 )
 from .tasks import process_signup_task
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request):
@@ -294,3 +304,43 @@ def old_archive_detail(request, pk):
     """Addresses from before there were several newsletters lead to the issue."""
     issue = get_object_or_404(Issue.objects.archived().select_related("newsletter"), pk=pk)
     return redirect(issue, permanent=True)
+
+
+# Provider webhooks (django-anymail), each with the setting that authenticates
+# it: Mailgun signs its posts; the others send HTTP basic auth.
+PROVIDER_WEBHOOKS = {
+    "mailgun": (MailgunTrackingWebhookView.as_view(), "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    "postmark": (PostmarkTrackingWebhookView.as_view(), "WEBHOOK_SECRET"),
+    "sendgrid": (SendGridTrackingWebhookView.as_view(), "WEBHOOK_SECRET"),
+    "amazon-ses": (AmazonSESTrackingWebhookView.as_view(), "WEBHOOK_SECRET"),
+    "brevo": (BrevoTrackingWebhookView.as_view(), "WEBHOOK_SECRET"),
+}
+
+
+@csrf_exempt  # providers post without cookies; anymail checks their signature or credentials
+@never_cache
+def provider_webhook(request, provider):
+    """Delivery, bounce, complaint and unsubscribe events posted by the mail
+    provider (newsletter.bounces records them). A provider without its secret
+    configured has no webhook: accepting unsigned posts would let anyone
+    block addresses. A wrong signature or password is refused (400)."""
+    webhook = PROVIDER_WEBHOOKS.get(provider)
+    if webhook is None or not settings.ANYMAIL.get(webhook[1]):
+        raise Http404
+    view, _setting = webhook
+    try:
+        return view(request)
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        AnymailConfigurationError,  # e.g. an inbound-mail event posted here
+    ):
+        # A body that is not what this provider sends (a wrong signature or
+        # password raises before the body is read, and answers 400 too).
+        logger.warning("Unreadable %s webhook post.", provider, exc_info=True)
+        return HttpResponseBadRequest(
+            "Requête mal formée.", content_type="text/plain; charset=utf-8"
+        )
