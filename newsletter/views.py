@@ -154,7 +154,10 @@ def confirm(request, token):
             {
                 "subscriber": subscriber,
                 "newsletters": subscriber.newsletters_in(Subscription.Status.ACTIVE),
-                "preferences_url": subscriber.preferences_url(),
+                "preferences_url": reverse(
+                    "newsletter:preferences",
+                    args=[subscriber.make_token(Subscriber.TokenPurpose.PREFERENCES)],
+                ),
             },
         )
     return render(
