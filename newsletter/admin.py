@@ -2,8 +2,10 @@ import csv
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -15,9 +17,34 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from newsroom.admin import CheckedFiltersMixin
 
-from .emails import TOKEN_PLACEHOLDER, render_issue
-from .models import ConsentEvent, ConsentText, Delivery, Issue, IssueArticle, Subscriber
+from .emails import PREFERENCES_PLACEHOLDER, TOKEN_PLACEHOLDER, render_issue
+from .forms import ScheduleForm
+from .models import (
+    ConsentEvent,
+    ConsentText,
+    Delivery,
+    Issue,
+    IssueArticle,
+    MailEvent,
+    Newsletter,
+    Subscriber,
+    Subscription,
+)
 from .sending import send_test, sender_is_running
+from .templatetags.newsletter_tags import newsroom_and_paris
+
+
+def _duration(delta):
+    """« 3 h 12 min », « 5 min », for a delay shown to editors (None: None)."""
+    if delta is None:
+        return None
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} j"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts.append(f"{minutes} min")
+    return " ".join(parts)
 
 
 class _Echo:
@@ -30,9 +57,67 @@ def _spreadsheet_safe(value: str) -> str:
     return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
 
 
+def _inert(text):
+    """An issue rendered for the staff: its personal links lead nowhere."""
+    return text.replace(TOKEN_PLACEHOLDER, "apercu").replace(PREFERENCES_PLACEHOLDER, "apercu")
+
+
+@admin.register(Newsletter)
+class NewsletterAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_public", "is_default", "position", "subscribers"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_subscribers=Count(
+                    "subscriptions",
+                    filter=Q(subscriptions__status=Subscription.Status.ACTIVE),
+                )
+            )
+        )
+
+    @admin.display(description=gettext_lazy("abonnés"), ordering="active_subscribers")
+    def subscribers(self, obj):
+        return obj.active_subscribers
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    fields = ["newsletter", "status", "created_at", "subscribed_at", "left_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # readers choose (signup form, preferences page)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MailEventInline(admin.TabularInline):
+    model = MailEvent
+    fields = ["at", "kind", "issue", "source", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("retours de messagerie (rebonds, plaintes)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ConsentEventInline(admin.TabularInline):
     model = ConsentEvent
-    fields = ["at", "kind", "source", "consent_text", "ip", "method"]
+    fields = ["at", "kind", "newsletter", "issue", "source", "consent_text", "ip", "method"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -47,7 +132,12 @@ class ConsentEventInline(admin.TabularInline):
 @admin.register(Subscriber)
 class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     list_display = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [
+        "status",
+        "subscriptions__newsletter",
+        "suppression_reason",
+        ("created_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["email"]
     date_hierarchy = "created_at"
     fields = [
@@ -58,10 +148,12 @@ class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         "unsubscribed_at",
         "source",
         "erased_at",
+        "suppressed_at",
+        "suppression_reason",
     ]
     readonly_fields = fields
-    inlines = [ConsentEventInline]
-    actions = ["export_csv", "export_record", "unsubscribe", "erase"]
+    inlines = [SubscriptionInline, ConsentEventInline, MailEventInline]
+    actions = ["export_csv", "export_record", "unsubscribe", "unsuppress", "erase"]
 
     def has_add_permission(self, request):
         return False  # people subscribe themselves: consent cannot be typed in for them
@@ -131,6 +223,25 @@ class SubscriberAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         )
 
     @admin.action(
+        description=gettext_lazy("Débloquer l’adresse (après rebonds ou plainte)"),
+        permissions=["change"],
+    )
+    def unsuppress(self, request, queryset):
+        count = 0
+        for subscriber in queryset.filter(suppressed_at__isnull=False):
+            reason = subscriber.get_suppression_reason_display()
+            subscriber.unsuppress()
+            self.log_change(
+                request, subscriber, _("Adresse débloquée (%(reason)s)") % {"reason": reason}
+            )
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%d adresse débloquée.", "%d adresses débloquées.", count) % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(
         description=gettext_lazy("Effacer les données (droit à l’effacement)"),
         permissions=["change"],
     )
@@ -192,19 +303,20 @@ class IssueArticleInline(admin.TabularInline):
 
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
-    list_display = ["subject", "status", "created_at", "finished_at", "sending"]
-    list_filter = ["status"]
+    list_display = ["subject", "newsletter", "status", "created_at", "finished_at", "sending"]
+    list_filter = ["newsletter", "status"]
+    list_select_related = ["newsletter"]
     search_fields = ["subject"]
-    fields = ["subject", "introduction"]
+    fields = ["newsletter", "subject", "introduction"]
     inlines = [IssueArticleInline]
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status != Issue.Status.DRAFT:
+        if obj is not None and obj.status not in Issue.NOT_STARTED:
             return False  # what was sent stays as it was sent
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status != Issue.Status.DRAFT:
+        if obj is not None and obj.status not in Issue.NOT_STARTED:
             return False  # the archive and the delivery records stay
         return super().has_delete_permission(request, obj)
 
@@ -216,6 +328,8 @@ class IssueAdmin(admin.ModelAdmin):
     def sending(self, obj):
         if obj.status == Issue.Status.DRAFT:
             return "—"
+        if obj.status == Issue.Status.SCHEDULED:
+            return _("programmée : %(when)s") % {"when": newsroom_and_paris(obj.scheduled_at)}
         counts = obj.progress()
         return format_html(
             '<a href="{}">{}</a>',
@@ -254,12 +368,12 @@ class IssueAdmin(admin.ModelAdmin):
     def preview_view(self, request, pk):
         """The HTML email as subscribers will see it (its unsubscribe link inert)."""
         issue = self._issue(request, pk)
-        html = render_issue(issue)["html"].replace(TOKEN_PLACEHOLDER, "apercu")
+        html = _inert(render_issue(issue)["html"])
         return HttpResponse(html)
 
     def preview_text_view(self, request, pk):
         issue = self._issue(request, pk)
-        text = render_issue(issue)["text"].replace(TOKEN_PLACEHOLDER, "apercu")
+        text = _inert(render_issue(issue)["text"])
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
     def test_view(self, request, pk):
@@ -292,30 +406,57 @@ class IssueAdmin(admin.ModelAdmin):
         return redirect("admin:newsletter_issue_progress", pk)
 
     def send_view(self, request, pk):
-        """Confirm, then queue the issue for every confirmed subscriber. Returns at
-        once: the worker sends."""
+        """Send now, or schedule (and reschedule, or unschedule) until sending
+        starts. Returns at once: the worker sends."""
         issue = self._issue(request, pk, send=True)
-        if issue.status != Issue.Status.DRAFT:
+        if issue.status not in Issue.NOT_STARTED:
             return redirect("admin:newsletter_issue_progress", pk)
         if not issue.items():
             self.message_user(
                 request, _("Ajoutez au moins un article publié avant d’envoyer."), messages.ERROR
             )
             return redirect("admin:newsletter_issue_change", pk)
+        local = timezone.localtime(issue.scheduled_at) if issue.scheduled_at else None
+        schedule_form = ScheduleForm(initial={"send_at": local})
         if request.method == "POST":
-            count = issue.queue(request.user)
-            self.message_user(
-                request,
-                ngettext("Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count)
-                % count,
-                messages.SUCCESS,
-            )
-            return redirect("admin:newsletter_issue_progress", pk)
+            action = request.POST.get("action", "send")
+            if action == "unschedule":
+                if issue.unschedule():
+                    self.message_user(
+                        request,
+                        _("Envoi déprogrammé : la newsletter est revenue à l’état de brouillon."),
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:newsletter_issue_change", pk)
+                return redirect("admin:newsletter_issue_progress", pk)
+            if action == "schedule":
+                schedule_form = ScheduleForm(request.POST)
+                if schedule_form.is_valid():
+                    send_at = schedule_form.cleaned_data["send_at"]
+                    if not issue.schedule(send_at, request.user):
+                        return redirect("admin:newsletter_issue_progress", pk)
+                    self.message_user(
+                        request,
+                        _("Envoi programmé : %(when)s.") % {"when": newsroom_and_paris(send_at)},
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:newsletter_issue_change", pk)
+            else:
+                count = issue.queue(request.user)
+                self.message_user(
+                    request,
+                    ngettext("Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count)
+                    % count,
+                    messages.SUCCESS,
+                )
+                return redirect("admin:newsletter_issue_progress", pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "issue": issue,
-            "recipients": Subscriber.objects.confirmed().count(),
+            "recipients": Subscriber.objects.recipients_of(issue.newsletter_id).count(),
+            "schedule_form": schedule_form,
+            "zone": settings.TIME_ZONE.rsplit("/", 1)[-1],
             "title": _("Envoyer « %(subject)s »") % {"subject": issue.subject},
         }
         return TemplateResponse(request, "admin/newsletter/issue/send.html", context)
@@ -331,6 +472,8 @@ class IssueAdmin(admin.ModelAdmin):
             "counts": counts,
             "running": running,
             "stalled": not running and issue.status == Issue.Status.SENDING,
+            "feedback": issue.feedback(),
+            "late_by": _duration(issue.late_by()),
             "can_send": request.user.has_perm("newsletter.send_issue"),
             "failures": issue.deliveries.filter(status=Delivery.Status.FAILED)
             .select_related("subscriber")
@@ -340,6 +483,8 @@ class IssueAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/newsletter/issue/progress.html", context)
 
     def resume_view(self, request, pk):
+        """Resume a send stopped with its worker, or paused by the guardrails
+        (then it goes to its end without pausing again)."""
         issue = self._issue(request, pk, send=True)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])

@@ -7,5 +7,6 @@ class NewsletterConfig(AppConfig):
     verbose_name = _("Newsletter")
 
     def ready(self):
-        # Connects the receiver that queues a sender when an issue wants one.
-        from . import tasks  # noqa: F401
+        # Connects the receivers: the one that queues a sender when an issue
+        # wants one, and the one that records the providers' webhook events.
+        from . import bounces, tasks  # noqa: F401

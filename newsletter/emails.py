@@ -16,8 +16,9 @@ from django.urls import reverse
 from articles.plaintext import html_safe, normalize_line
 from newsroom.links import absolute_url
 
-# Stands for each subscriber's unsubscribe token in an issue rendered once.
+# Stand for each subscriber's tokens in an issue rendered once.
 TOKEN_PLACEHOLDER = "UNSUBSCRIBETOKENPLACEHOLDER"
+PREFERENCES_PLACEHOLDER = "PREFERENCESTOKENPLACEHOLDER"
 
 
 def _render_plain(template_name: str, context: dict) -> str:
@@ -58,7 +59,11 @@ def confirmation_message(subscriber) -> EmailMultiAlternatives:
     confirm_url = absolute_url(reverse("newsletter:confirm", args=[token]))
     subject, text, html = render_email(
         "confirmation",
-        {"confirm_url": confirm_url, "unsubscribe_url": subscriber.unsubscribe_url()},
+        {
+            "confirm_url": confirm_url,
+            "unsubscribe_url": subscriber.unsubscribe_url(),
+            "preferences_url": subscriber.preferences_url(),
+        },
     )
     return build_message(subject, text, html, [subscriber.email])
 
@@ -68,7 +73,7 @@ def confirmation_message(subscriber) -> EmailMultiAlternatives:
 
 def render_issue(issue) -> dict:
     """Subject, text and HTML of an issue, rendered once for all subscribers, with
-    a placeholder where each one's unsubscribe token goes."""
+    placeholders where each one's tokens go."""
     from articles.renditions import HeroRenditions
 
     items = []
@@ -89,13 +94,30 @@ def render_issue(issue) -> dict:
             "issue": issue,
             "paragraphs": [p.strip() for p in issue.introduction.split("\n\n") if p.strip()],
             "items": items,
-            "unsubscribe_url": absolute_url(
-                reverse("newsletter:unsubscribe", args=[TOKEN_PLACEHOLDER])
+            "newsletter": issue.newsletter,
+            "unsubscribe_url": absolute_url(_unsubscribe_path(issue, TOKEN_PLACEHOLDER)),
+            "preferences_url": absolute_url(
+                reverse("newsletter:preferences", args=[PREFERENCES_PLACEHOLDER])
             ),
-            "web_url": absolute_url(issue.get_absolute_url()),
+            # Issues of a newsletter that is not public have no public page.
+            "web_url": (
+                absolute_url(issue.get_absolute_url()) if issue.newsletter.is_public else ""
+            ),
         },
     )
-    return {"subject": subject, "text": text, "html": html, "has_items": bool(items)}
+    return {
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "has_items": bool(items),
+        "unsubscribe_path": _unsubscribe_path(issue, TOKEN_PLACEHOLDER),
+        "list_id": issue.newsletter.slug,
+    }
+
+
+def _unsubscribe_path(issue, token):
+    """The one-click link of an issue: it leaves that issue's newsletter."""
+    return reverse("newsletter:unsubscribe-issue", args=[token, issue.newsletter.slug, issue.pk])
 
 
 def _sender_domain():
@@ -103,12 +125,17 @@ def _sender_domain():
     return address.rpartition("@")[2] or urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
-def issue_message(rendered, subscriber, *, token=None, connection=None):
-    """The issue as sent to ``subscriber``: text and HTML parts, a personal
-    unsubscribe link, and the headers bulk senders must carry (RFC 2369 and
-    RFC 8058 unsubscribe, List-Id, Message-ID, Date, From)."""
-    token = token or subscriber.make_token(subscriber.TokenPurpose.UNSUBSCRIBE)
-    unsubscribe_url = absolute_url(reverse("newsletter:unsubscribe", args=[token]))
+def issue_message(rendered, subscriber, *, inert=False, connection=None):
+    """The issue as sent to ``subscriber``: text and HTML parts, personal
+    unsubscribe and preferences links, and the headers bulk senders must carry
+    (RFC 2369 and RFC 8058 unsubscribe, List-Id, Message-ID, Date, From).
+    ``inert``: a test copy, whose links change nothing."""
+    if inert:
+        token = preferences_token = "test"
+    else:
+        token = subscriber.make_token(subscriber.TokenPurpose.UNSUBSCRIBE)
+        preferences_token = subscriber.make_token(subscriber.TokenPurpose.PREFERENCES)
+    unsubscribe_url = absolute_url(rendered["unsubscribe_path"].replace(TOKEN_PLACEHOLDER, token))
     mailto = settings.NEWSLETTER_UNSUBSCRIBE_MAILTO or parseaddr(settings.NEWSLETTER_FROM_EMAIL)[1]
     domain = _sender_domain()
     headers = {
@@ -116,15 +143,24 @@ def issue_message(rendered, subscriber, *, token=None, connection=None):
             f"<{unsubscribe_url}>, <mailto:{mailto}?subject={quote('unsubscribe ' + token)}>"
         ),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"{settings.SITE_NAME} <newsletter.{domain}>",
+        "List-Id": f"{settings.SITE_NAME} <{rendered['list_id']}.newsletter.{domain}>",
         "Message-ID": make_msgid(idstring="newsletter", domain=domain),
+        # The envelope sender (below) may be a bounce mailbox; readers see this.
+        "From": settings.NEWSLETTER_FROM_EMAIL,
     }
+
+    def personal(part):
+        return part.replace(TOKEN_PLACEHOLDER, token).replace(
+            PREFERENCES_PLACEHOLDER, preferences_token
+        )
+
     return build_message(
         rendered["subject"],
-        rendered["text"].replace(TOKEN_PLACEHOLDER, token),
-        rendered["html"].replace(TOKEN_PLACEHOLDER, token),
+        personal(rendered["text"]),
+        personal(rendered["html"]),
         [subscriber.email],
-        from_email=settings.NEWSLETTER_FROM_EMAIL,
+        # Delivery status notifications go to the envelope sender.
+        from_email=settings.NEWSLETTER_BOUNCE_ADDRESS or settings.NEWSLETTER_FROM_EMAIL,
         headers=headers,
         connection=connection,
     )
@@ -139,4 +175,15 @@ def proof_message(issue, user) -> EmailMultiAlternatives:
     class Reader:
         email = user.email
 
-    return issue_message(rendered, Reader, token="test")
+    return issue_message(rendered, Reader, inert=True)
+
+
+def editors_message(name, context, recipients) -> EmailMultiAlternatives:
+    """A message to the editors about a send, with a link to its page in the admin."""
+    issue = context.get("issue")
+    if issue is not None:
+        page = "change" if issue.status in issue.NOT_STARTED else "progress"
+        url = reverse(f"admin:newsletter_issue_{page}", args=[issue.pk])
+        context = {**context, "admin_url": absolute_url(url)}
+    subject, text, html = render_email(name, context)
+    return build_message(subject, text, html, recipients)

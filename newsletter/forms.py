@@ -4,7 +4,10 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.validators import EmailValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .models import Newsletter
 
 MAX_SOURCE_LENGTH = 500
 FORM_STAMP_SALT = "newsletter.form-started"
@@ -40,6 +43,31 @@ def form_stamp() -> str:
     return signing.dumps(time.time(), salt=FORM_STAMP_SALT)
 
 
+class NewsletterChoiceField(forms.ModelMultipleChoiceField):
+    """Newsletters ticked on a form: a few at most, each checked to be offered
+    (a made-up or repeated value is refused, never looked up a thousand times)."""
+
+    MAX_VALUES = 20
+
+    def __init__(self, queryset, **kwargs):
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "required": _("Choisissez au moins une newsletter."),
+                "invalid_choice": _("Cette newsletter n’est pas proposée : choisissez-en une."),
+                "invalid_pk_value": _("Cette newsletter n’est pas proposée : choisissez-en une."),
+                "invalid_list": _("Choisissez les newsletters dans la liste."),
+            },
+        )
+        super().__init__(queryset, **kwargs)
+
+    def clean(self, value):
+        if isinstance(value, list | tuple) and len(value) > self.MAX_VALUES:
+            raise forms.ValidationError(self.error_messages["invalid_list"], code="invalid_list")
+        return super().clean(value)
+
+
 class SubscribeForm(forms.Form):
     email = forms.CharField(
         label=_("Votre adresse e-mail"),
@@ -52,6 +80,7 @@ class SubscribeForm(forms.Form):
             attrs={"autocomplete": "email", "placeholder": _("prenom@exemple.fr")}
         ),
     )
+    newsletters = NewsletterChoiceField(Newsletter.objects.public())
     source = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
     # Honeypot: hidden from people (and from assistive technology), filled by bots.
     website = forms.CharField(required=False)
@@ -108,3 +137,55 @@ class SubscribeForm(forms.Form):
             ):
                 self.looks_automated = True
         return cleaned_data
+
+
+class PreferencesForm(forms.Form):
+    """A subscriber's choices on their preferences page, among ``offered``."""
+
+    SAVE = "save"
+    LEAVE_ALL = "leave-all"
+
+    newsletters = NewsletterChoiceField(Newsletter.objects.none(), required=False)
+    action = forms.ChoiceField(
+        choices=[(SAVE, SAVE), (LEAVE_ALL, LEAVE_ALL)],
+        required=False,
+        error_messages={"invalid_choice": _("Ce choix n’existe pas : réessayez.")},
+    )
+
+    def __init__(self, *args, offered, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["newsletters"].queryset = offered
+
+    def leaves_all(self):
+        return (
+            self.cleaned_data.get("action") == self.LEAVE_ALL
+            or not self.cleaned_data["newsletters"]
+        )
+
+
+class ScheduleForm(forms.Form):
+    """When to send an issue, in the newsroom's time zone."""
+
+    send_at = forms.SplitDateTimeField(
+        label=_("Date et heure d’envoi"),
+        widget=forms.SplitDateTimeWidget(
+            date_attrs={"type": "date"},
+            time_attrs={"type": "time"},
+            date_format="%Y-%m-%d",
+            time_format="%H:%M",
+        ),
+        error_messages={
+            "required": _("Indiquez la date et l’heure d’envoi."),
+            "incomplete": _("Indiquez la date et l’heure d’envoi."),
+            "invalid_date": _("Cette date n’est pas valide. Exemple : 24/04/2026."),
+            "invalid_time": _("Cette heure n’est pas valide. Exemple : 08:30."),
+        },
+    )
+
+    def clean_send_at(self):
+        send_at = self.cleaned_data["send_at"]
+        if send_at <= timezone.now():
+            raise forms.ValidationError(
+                _("Ce moment est passé : choisissez une date et une heure à venir.")
+            )
+        return send_at

@@ -4,9 +4,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -17,9 +18,16 @@ from django.utils.translation import gettext_lazy as _
 from articles.fields import PlainCharField, PlainTextField
 from articles.models import stamped_by
 
-from .signals import sender_wanted
+from .signals import schedule_wanted, sender_wanted
 
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays valid
+# Guardrails (#11 §2): a send pauses itself past these shares of the messages
+# sent. 0.3 % is Gmail's limit on spam complaints for bulk senders.
+COMPLAINT_RATE_LIMIT = 0.003
+BOUNCE_RATE_LIMIT = 0.05
+# A scheduled issue that starts later than this after its time was late (its
+# worker was down): the admin and the worker say so.
+LATE_AFTER = timedelta(minutes=2)
 # At most one request (and so one confirmation email) for an address in this
 # period, whoever asks and whatever the address's state.
 REQUEST_INTERVAL = timedelta(hours=24)
@@ -32,6 +40,7 @@ class SignupOutcome(enum.StrEnum):
     SEND = "send"  # a confirmation email is due
     SUBSCRIBED = "subscribed"  # already confirmed: nothing to send
     THROTTLED = "throttled"  # the address was already asked for within REQUEST_INTERVAL
+    SUPPRESSED = "suppressed"  # the address bounced or complained: nothing is sent
 
 
 def new_token_key():
@@ -100,9 +109,140 @@ class ConsentText(models.Model):
             super().save(*args, **kwargs)
 
 
+class NewsletterQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(is_public=True)
+
+    def default(self):
+        """The newsletter ticked by default on the signup form, or None."""
+        return self.filter(is_default=True).first()
+
+    def offered_to(self, subscriber):
+        """What the preferences page lists: the public newsletters, and those the
+        subscriber receives or asked for even if they are no longer public."""
+        held = Subscription.objects.filter(
+            subscriber=subscriber, status__in=Subscription.HELD
+        ).values("newsletter")
+        return self.filter(Q(is_public=True) | Q(pk__in=held))
+
+    def with_archive_summary(self):
+        """Each newsletter with its number of sent issues and its latest one."""
+        sent = Issue.objects.sent().filter(newsletter=models.OuterRef("pk"))
+        latest = sent.order_by("-finished_at", "-pk")
+        return self.annotate(
+            issue_count=models.Subquery(
+                sent.order_by().values("newsletter").annotate(n=Count("pk")).values("n")[:1]
+            ),
+            latest_issue_at=models.Subquery(latest.values("finished_at")[:1]),
+            latest_issue_pk=models.Subquery(latest.values("pk")[:1]),
+            latest_issue_subject=models.Subquery(latest.values("subject")[:1]),
+        )
+
+
+class Newsletter(models.Model):
+    """A list readers subscribe to, such as « L’essentiel » (weekly) or
+    « Alertes » (breaking news). Each issue belongs to one."""
+
+    name = PlainCharField(
+        _("nom"), max_length=100, help_text=_("Affiché sur le formulaire et dans les e-mails.")
+    )
+    slug = models.SlugField(
+        _("adresse"), max_length=100, unique=True, help_text=_("Dans l’adresse de ses archives.")
+    )
+    description = PlainTextField(
+        _("description"),
+        blank=True,
+        help_text=_("Une phrase sous son nom : ce qu’elle contient, à quel rythme."),
+    )
+    is_public = models.BooleanField(
+        _("publique"),
+        default=True,
+        help_text=_(
+            "Proposée sur le formulaire d’inscription, archives publiques. Décochez pour une "
+            "liste que seuls ses abonnés actuels voient (dans leurs préférences)."
+        ),
+    )
+    is_default = models.BooleanField(
+        _("par défaut"),
+        default=False,
+        help_text=_(
+            "Cochée d’avance sur le formulaire sous les articles ; une seule newsletter l’est."
+        ),
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+
+    objects = NewsletterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("liste de diffusion")
+        verbose_name_plural = _("listes de diffusion")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_newsletter"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            if self.is_default:
+                # Choosing a new default unticks the old one.
+                Newsletter.objects.filter(is_default=True).exclude(pk=self.pk).update(
+                    is_default=False
+                )
+            super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("newsletter:newsletter-archive", args=[self.slug])
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.is_default and not self.is_public:
+            raise ValidationError(
+                {"is_default": _("La newsletter par défaut doit être publique.")}
+            )
+
+
+DEFAULT_NEWSLETTER = {
+    "name": "L’essentiel",
+    "slug": "l-essentiel",
+    "description": "Chaque semaine, le meilleur de l’actualité de l’Asie centrale.",
+}
+
+
+def default_newsletter_id():
+    """The default newsletter's id (an issue's newsletter unless one is chosen);
+    « L’essentiel » is made if there is none."""
+    newsletter = Newsletter.objects.default()
+    if newsletter is None:
+        newsletter, _created = Newsletter.objects.get_or_create(
+            slug=DEFAULT_NEWSLETTER["slug"],
+            defaults={**DEFAULT_NEWSLETTER, "is_default": True, "position": 1},
+        )
+    return newsletter.pk
+
+
 class SubscriberQuerySet(models.QuerySet):
     def confirmed(self):
         return self.filter(status=Subscriber.Status.CONFIRMED, erased_at__isnull=True)
+
+    def recipients_of(self, newsletter):
+        """The one rule for who receives an issue of ``newsletter`` (an instance
+        or id): a confirmed address subscribed to it, and not blocked after
+        bounces or a complaint."""
+        return (
+            self.confirmed()
+            .filter(suppressed_at__isnull=True)
+            .filter(
+                pk__in=Subscription.objects.filter(
+                    newsletter=newsletter, status=Subscription.Status.ACTIVE
+                ).values("subscriber")
+            )
+        )
 
     def with_email(self, email):
         # PostgreSQL lowers both sides, as the unique index on lower(email) does
@@ -111,12 +251,17 @@ class SubscriberQuerySet(models.QuerySet):
             email_lower=Lower(Value(email, output_field=models.CharField()))
         )
 
-    def request_subscription(self, email, source="", ip=""):
-        """Record that ``email`` asked to subscribe and return (subscriber, outcome),
-        the outcome a SignupOutcome (THROTTLED whatever the address's state).
+    def request_subscription(self, email, source="", ip="", newsletters=()):
+        """Record that ``email`` asked to subscribe to ``newsletters`` (ids; the
+        default one when empty) and return (subscriber, outcome), the outcome a
+        SignupOutcome (THROTTLED whatever the address's state). A confirmed
+        address that asks for a newsletter it does not receive yet gets a
+        confirmation email for it: nobody can add a newsletter to someone
+        else's address.
 
         Safe under concurrent requests for one address: one row, and at most one
         of them is told to send."""
+        wanted = list(Newsletter.objects.filter(pk__in=newsletters or [default_newsletter_id()]))
         now = timezone.now()
         with transaction.atomic():
             # ON CONFLICT DO NOTHING: a concurrent insert for the same address waits
@@ -132,19 +277,41 @@ class SubscriberQuerySet(models.QuerySet):
                 return subscriber, SignupOutcome.THROTTLED
             subscriber.last_requested_at = now
             subscriber.save(update_fields=["last_requested_at"])
-            if subscriber.status == Subscriber.Status.CONFIRMED:
+            if subscriber.suppressed_at is not None:
+                return subscriber, SignupOutcome.SUPPRESSED
+            confirmed = subscriber.status == Subscriber.Status.CONFIRMED
+            active = set(
+                subscriber.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list(
+                    "newsletter", flat=True
+                )
+            )
+            missing = [newsletter for newsletter in wanted if newsletter.pk not in active]
+            if confirmed and not missing:
                 return subscriber, SignupOutcome.SUBSCRIBED
             if source:
                 subscriber.source = source
             subscriber.confirmation_sent_at = now
             subscriber.save(update_fields=["source", "confirmation_sent_at"])
-            ConsentEvent.objects.create(
-                subscriber=subscriber,
-                kind=ConsentEvent.Kind.REQUESTED,
-                source=source,
-                consent_text=ConsentText.objects.current(),
-                ip=truncate_ip(ip),
-            )
+            # This request replaces an earlier unconfirmed one: its link confirms
+            # what was asked for now.
+            subscriber.subscriptions.filter(status=Subscription.Status.PENDING).exclude(
+                newsletter__in=missing
+            ).delete()
+            consent_text = ConsentText.objects.current()
+            for newsletter in missing:
+                Subscription.objects.update_or_create(
+                    subscriber=subscriber,
+                    newsletter=newsletter,
+                    defaults={"status": Subscription.Status.PENDING},
+                )
+                ConsentEvent.objects.create(
+                    subscriber=subscriber,
+                    newsletter=newsletter,
+                    kind=ConsentEvent.Kind.REQUESTED,
+                    source=source,
+                    consent_text=consent_text,
+                    ip=truncate_ip(ip),
+                )
             return subscriber, SignupOutcome.SEND
 
     def release_request(self, subscriber):
@@ -177,6 +344,14 @@ class SubscriberQuerySet(models.QuerySet):
         return len(ids)
 
 
+class Suppression(models.TextChoices):
+    """Why an address gets no more mail."""
+
+    HARD_BOUNCE = "hard-bounce", _("Rebond définitif (adresse inexistante)")
+    COMPLAINT = "complaint", _("Plainte (signalé comme indésirable)")
+    SOFT_BOUNCES = "soft-bounces", _("Rebonds temporaires répétés")
+
+
 class Subscriber(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("En attente de confirmation")
@@ -189,6 +364,7 @@ class Subscriber(models.Model):
 
         CONFIRM = "confirm"
         UNSUBSCRIBE = "unsubscribe"
+        PREFERENCES = "preferences"
 
         # Templates compare against members: they must not call the class.
         do_not_call_in_templates = enum.nonmember(True)
@@ -213,6 +389,16 @@ class Subscriber(models.Model):
         _("dernier e-mail de confirmation"), null=True, blank=True, editable=False
     )
     erased_at = models.DateTimeField(_("effacé le"), null=True, blank=True, editable=False)
+    suppressed_at = models.DateTimeField(
+        _("adresse bloquée le"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Après un rebond définitif ou une plainte : plus aucun envoi."),
+    )
+    suppression_reason = models.CharField(
+        _("motif du blocage"), max_length=20, choices=Suppression.choices, blank=True
+    )
     # The random part of the subscriber's signed links; changing it voids them.
     token_key = models.CharField(max_length=40, unique=True, default=new_token_key, editable=False)
 
@@ -258,40 +444,198 @@ class Subscriber(models.Model):
         )
         return f"{settings.SITE_URL}{path}"
 
+    def preferences_url(self):
+        path = reverse(
+            "newsletter:preferences", args=[self.make_token(self.TokenPurpose.PREFERENCES)]
+        )
+        return f"{settings.SITE_URL}{path}"
+
+    def newsletters_in(self, *statuses):
+        return Newsletter.objects.filter(
+            subscriptions__subscriber=self, subscriptions__status__in=statuses
+        )
+
     def confirm(self, ip=""):
+        """The address is confirmed: the newsletters asked for start, each with
+        its consent (the wording the reader saw when asking) in the log."""
         with transaction.atomic():
+            now = timezone.now()
             self.status = self.Status.CONFIRMED
-            self.confirmed_at = timezone.now()
+            self.confirmed_at = now
             self.unsubscribed_at = None
             self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
-            request = (
-                self.consent_events.filter(kind=ConsentEvent.Kind.REQUESTED)
-                .order_by("-at", "-pk")
-                .first()
+            pending = list(
+                self.subscriptions.filter(status=Subscription.Status.PENDING).select_related(
+                    "newsletter"
+                )
+            )
+            if (
+                not pending
+                and not self.subscriptions.filter(status=Subscription.Status.ACTIVE).exists()
+            ):
+                # A request from before newsletters could be chosen.
+                pending = [
+                    Subscription.objects.get_or_create(
+                        subscriber=self, newsletter_id=default_newsletter_id()
+                    )[0]
+                ]
+            for subscription in pending:
+                request = (
+                    self.consent_events.filter(
+                        kind=ConsentEvent.Kind.REQUESTED, newsletter=subscription.newsletter_id
+                    )
+                    .order_by("-at", "-pk")
+                    .first()
+                )
+                subscription.status = Subscription.Status.ACTIVE
+                subscription.subscribed_at = now
+                subscription.left_at = None
+                subscription.save(update_fields=["status", "subscribed_at", "left_at"])
+                ConsentEvent.objects.create(
+                    subscriber=self,
+                    newsletter_id=subscription.newsletter_id,
+                    kind=ConsentEvent.Kind.CONFIRMED,
+                    source=request.source if request else self.source,
+                    consent_text=(
+                        request.consent_text if request else ConsentText.objects.current()
+                    ),
+                    ip=truncate_ip(ip),
+                )
+
+    def subscribe(self, newsletter, ip=""):
+        """Join ``newsletter`` from the preferences page: the signed link proves
+        the address, so consent is given there and then (current wording)."""
+        with transaction.atomic():
+            now = timezone.now()
+            Subscription.objects.update_or_create(
+                subscriber=self,
+                newsletter=newsletter,
+                defaults={"status": Subscription.Status.ACTIVE, "subscribed_at": now},
             )
             ConsentEvent.objects.create(
                 subscriber=self,
+                newsletter=newsletter,
                 kind=ConsentEvent.Kind.CONFIRMED,
-                source=request.source if request else self.source,
-                consent_text=request.consent_text if request else ConsentText.objects.current(),
+                method=ConsentEvent.Method.PREFERENCES,
+                consent_text=ConsentText.objects.current(),
                 ip=truncate_ip(ip),
             )
+            if self.status != self.Status.CONFIRMED:
+                self.status = self.Status.CONFIRMED
+                self.confirmed_at = self.confirmed_at or now
+                self.unsubscribed_at = None
+                self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
 
-    def unsubscribe(self, method, ip=""):
+    def leave(self, newsletter, method, ip="", issue=None):
+        """Stop ``newsletter`` (``issue``: the email whose link was used). An
+        address left with no newsletter is unsubscribed."""
         with transaction.atomic():
+            now = timezone.now()
+            left = self.subscriptions.filter(
+                newsletter=newsletter, status__in=Subscription.HELD
+            ).update(status=Subscription.Status.LEFT, left_at=now)
+            if not left:
+                return
+            # An issue of that newsletter still being sent will not reach them.
+            self.deliveries.filter(
+                status=Delivery.Status.PENDING, issue__newsletter=newsletter
+            ).update(status=Delivery.Status.SKIPPED)
+            ConsentEvent.objects.create(
+                subscriber=self,
+                newsletter=newsletter,
+                issue=issue,
+                kind=ConsentEvent.Kind.WITHDRAWN,
+                method=method,
+                ip=truncate_ip(ip),
+            )
+            if not self.subscriptions.filter(status__in=Subscription.HELD).exists():
+                self.status = self.Status.UNSUBSCRIBED
+                self.unsubscribed_at = now
+                self.save(update_fields=["status", "unsubscribed_at"])
+
+    def unsubscribe(self, method, ip="", issue=None):
+        """Leave every newsletter (a withdrawal per newsletter in the log)."""
+        with transaction.atomic():
+            now = timezone.now()
+            held = list(
+                self.subscriptions.filter(status__in=Subscription.HELD).values_list(
+                    "newsletter", flat=True
+                )
+            )
+            self.subscriptions.filter(status__in=Subscription.HELD).update(
+                status=Subscription.Status.LEFT, left_at=now
+            )
             self.status = self.Status.UNSUBSCRIBED
-            self.unsubscribed_at = timezone.now()
+            self.unsubscribed_at = now
             self.save(update_fields=["status", "unsubscribed_at"])
             # An issue still being sent will not reach them.
             self.deliveries.filter(status=Delivery.Status.PENDING).update(
                 status=Delivery.Status.SKIPPED
             )
-            ConsentEvent.objects.create(
-                subscriber=self,
-                kind=ConsentEvent.Kind.WITHDRAWN,
-                method=method,
-                ip=truncate_ip(ip),
+            ConsentEvent.objects.bulk_create(
+                ConsentEvent(
+                    subscriber=self,
+                    newsletter_id=newsletter,
+                    issue=issue,
+                    kind=ConsentEvent.Kind.WITHDRAWN,
+                    method=method,
+                    ip=truncate_ip(ip),
+                    at=now,
+                )
+                for newsletter in held or [None]
             )
+
+    def update_preferences(self, chosen, offered, ip=""):
+        """Receive exactly the newsletters of ``chosen`` among ``offered``; none
+        chosen is leaving everything."""
+        chosen = {newsletter.pk for newsletter in chosen}
+        if not chosen:
+            self.unsubscribe(ConsentEvent.Method.PREFERENCES, ip=ip)
+            return
+        active = set(
+            self.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list(
+                "newsletter", flat=True
+            )
+        )
+        with transaction.atomic():
+            for newsletter in offered:
+                if newsletter.pk in chosen and newsletter.pk not in active:
+                    self.subscribe(newsletter, ip=ip)
+            for newsletter in offered:
+                if newsletter.pk not in chosen:
+                    self.leave(newsletter, ConsentEvent.Method.PREFERENCES, ip=ip)
+
+    def suppress(self, reason):
+        """No more mail to this address (``reason``: a Suppression); what is
+        still waiting for it is cancelled. Returns whether it was not already."""
+        with transaction.atomic():
+            blocked = Subscriber.objects.filter(pk=self.pk, suppressed_at__isnull=True).update(
+                suppressed_at=timezone.now(), suppression_reason=reason
+            )
+            self.deliveries.filter(status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.SKIPPED
+            )
+        self.refresh_from_db(fields=["suppressed_at", "suppression_reason"])
+        return bool(blocked)
+
+    def unsuppress(self):
+        """An editor's choice, when the address works again (the mailbox was
+        full, the domain is back): mail may go to it again."""
+        Subscriber.objects.filter(pk=self.pk).update(suppressed_at=None, suppression_reason="")
+        self.refresh_from_db(fields=["suppressed_at", "suppression_reason"])
+
+    def soft_bounces_in_a_row(self):
+        """Messages that bounced for now since the last one known delivered
+        (several notices about one message count once)."""
+        events = self.mail_events.all()
+        last_delivered = (
+            events.filter(kind=MailEvent.Kind.DELIVERED).order_by("-at").values("at").first()
+        )
+        soft = events.filter(kind=MailEvent.Kind.SOFT_BOUNCE)
+        if last_delivered:
+            soft = soft.filter(at__gt=last_delivered["at"])
+        with_delivery = soft.exclude(delivery=None).values("delivery").distinct().count()
+        return with_delivery + soft.filter(delivery=None).count()
 
     def erase(self):
         """Erasure (GDPR): the address and every link are gone; what remains is
@@ -309,7 +653,11 @@ class Subscriber(models.Model):
             self.deliveries.filter(status=Delivery.Status.PENDING).update(
                 status=Delivery.Status.SKIPPED
             )
+            self.subscriptions.filter(status__in=Subscription.HELD).update(
+                status=Subscription.Status.LEFT, left_at=timezone.now()
+            )
             self.deliveries.update(error="", message_id="")
+            self.mail_events.update(detail="")
             ConsentEvent.objects.create(subscriber=self, kind=ConsentEvent.Kind.ERASED)
 
     def consent_record(self):
@@ -321,9 +669,23 @@ class Subscriber(models.Model):
             "confirme_le": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "desinscrit_le": self.unsubscribed_at.isoformat() if self.unsubscribed_at else None,
             "page_d_origine": self.source,
+            "newsletters": [
+                {
+                    "newsletter": subscription.newsletter.name,
+                    "statut": subscription.get_status_display(),
+                    "depuis": (
+                        subscription.subscribed_at.isoformat()
+                        if subscription.subscribed_at
+                        else None
+                    ),
+                    "jusqu_au": subscription.left_at.isoformat() if subscription.left_at else None,
+                }
+                for subscription in self.subscriptions.select_related("newsletter")
+            ],
             "registre_du_consentement": [
                 {
                     "evenement": event.get_kind_display(),
+                    "newsletter": event.newsletter.name if event.newsletter else "",
                     "date": event.at.isoformat(),
                     "page": event.source,
                     "texte_accepte": (
@@ -334,7 +696,9 @@ class Subscriber(models.Model):
                     "ip_tronquee": event.ip,
                     "moyen": event.get_method_display() if event.method else "",
                 }
-                for event in self.consent_events.select_related("consent_text").order_by("at")
+                for event in self.consent_events.select_related(
+                    "consent_text", "newsletter"
+                ).order_by("at", "pk")
             ],
             "newsletters_envoyees": [
                 {
@@ -345,6 +709,51 @@ class Subscriber(models.Model):
                 for delivery in self.deliveries.select_related("issue").order_by("pk")
             ],
         }
+
+
+class Subscription(models.Model):
+    """One address's place on one newsletter."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente de confirmation")
+        ACTIVE = "active", _("Abonné")
+        LEFT = "left", _("Désabonné")
+
+    subscriber = models.ForeignKey(
+        Subscriber,
+        verbose_name=_("abonné"),
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        verbose_name=_("newsletter"),
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+    )
+    status = models.CharField(
+        _("statut"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("demandé le"), default=timezone.now)
+    subscribed_at = models.DateTimeField(_("abonné le"), null=True, blank=True)
+    left_at = models.DateTimeField(_("désabonné le"), null=True, blank=True)
+
+    # Statuses that hold a place: the reader wants the newsletter.
+    HELD = (Status.PENDING, Status.ACTIVE)
+
+    class Meta:
+        ordering = ["newsletter__position", "newsletter__pk"]
+        verbose_name = _("abonnement")
+        verbose_name_plural = _("abonnements")
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "newsletter"], name="subscription_once"),
+        ]
+        indexes = [
+            models.Index(fields=["newsletter", "status"], name="subscription_state_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscriber} → {self.newsletter}"
 
 
 class ConsentEventQuerySet(models.QuerySet):
@@ -372,12 +781,31 @@ class ConsentEvent(models.Model):
         ONE_CLICK = "one-click", _("Désinscription en un clic (messagerie)")
         ADMIN = "admin", _("Par la rédaction (administration)")
         ERASURE = "erasure", _("Effacement des données")
+        PREFERENCES = "preferences", _("Page des préférences (lien personnel)")
+        PROVIDER = "provider", _("Chez le fournisseur d’envoi (signalé par lui)")
 
     subscriber = models.ForeignKey(
         Subscriber,
         verbose_name=_("abonné"),
         on_delete=models.CASCADE,
         related_name="consent_events",
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        verbose_name=_("newsletter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Vide : l’adresse entière (effacement)."),
+    )
+    issue = models.ForeignKey(
+        "Issue",
+        verbose_name=_("depuis le numéro"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
     at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
@@ -420,6 +848,7 @@ class SignupRequest(models.Model):
     email = models.EmailField(max_length=254)
     source = models.CharField(max_length=500, blank=True)
     ip = models.CharField(max_length=45, blank=True)  # truncated (see truncate_ip)
+    newsletter_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
@@ -429,7 +858,9 @@ class SignupRequest(models.Model):
         """Record the request (see request_subscription) and forget this row.
         Returns (subscriber, outcome)."""
         with transaction.atomic():
-            result = Subscriber.objects.request_subscription(self.email, self.source, self.ip)
+            result = Subscriber.objects.request_subscription(
+                self.email, self.source, self.ip, self.newsletter_ids
+            )
             SignupRequest.objects.filter(pk=self.pk).delete()
         return result
 
@@ -463,14 +894,42 @@ class SignupAttempt(models.Model):
         return f"{self.ip_hash} {self.at}"
 
 
+class IssueQuerySet(models.QuerySet):
+    def sent(self):
+        return self.filter(status=Issue.Status.SENT)
+
+    def archived(self):
+        """Sent issues of public newsletters: what the public archive shows."""
+        return self.sent().filter(newsletter__is_public=True)
+
+    def due(self, now=None):
+        """Scheduled issues whose time has come (or passed, if no worker ran)."""
+        return self.filter(
+            status=Issue.Status.SCHEDULED, scheduled_at__lte=now or timezone.now()
+        ).order_by("scheduled_at", "pk")
+
+
 class Issue(models.Model):
-    """A newsletter: a subject, an introduction, and a list of articles."""
+    """A newsletter issue: a subject, an introduction, and a list of articles."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
+        SCHEDULED = "scheduled", _("Programmée")
         SENDING = "sending", _("Envoi en cours")
+        PAUSED = "paused", _("Envoi suspendu")
         SENT = "sent", _("Envoyée")
 
+    # Statuses in which the issue may still be edited, scheduled or sent.
+    NOT_STARTED = (Status.DRAFT, Status.SCHEDULED)
+
+    newsletter = models.ForeignKey(
+        Newsletter,
+        verbose_name=_("liste de diffusion"),
+        on_delete=models.PROTECT,
+        related_name="issues",
+        default=default_newsletter_id,
+        help_text=_("Les abonnés de cette newsletter la recevront."),
+    )
     subject = PlainCharField(
         _("objet"),
         max_length=200,
@@ -493,11 +952,25 @@ class Issue(models.Model):
     )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+    scheduled_at = models.DateTimeField(
+        _("envoi programmé pour"), null=True, blank=True, editable=False
+    )
+    scheduled_by = stamped_by(_("programmée par"))
     queued_at = models.DateTimeField(_("envoi lancé le"), null=True, blank=True, editable=False)
     queued_by = stamped_by(_("envoi lancé par"))
     finished_at = models.DateTimeField(
         _("envoi terminé le"), null=True, blank=True, editable=False
     )
+    paused_at = models.DateTimeField(_("suspendu le"), null=True, blank=True, editable=False)
+    pause_reason = models.CharField(_("motif de la suspension"), max_length=300, blank=True)
+    guardrails_off = models.BooleanField(
+        _("suspension automatique levée"),
+        default=False,
+        editable=False,
+        help_text=_("Un éditeur a repris l’envoi après une suspension : il ira à son terme."),
+    )
+
+    objects = IssueQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -509,7 +982,7 @@ class Issue(models.Model):
         return self.subject
 
     def get_absolute_url(self):
-        return reverse("newsletter:archive-detail", args=[self.pk])
+        return reverse("newsletter:archive-detail", args=[self.newsletter.slug, self.pk])
 
     def items(self):
         """The issue's articles in order, published ones only."""
@@ -523,13 +996,13 @@ class Issue(models.Model):
         )
 
     def queue(self, user=None, *, start_sender=True):
-        """Start sending: a delivery for each confirmed subscriber, then (unless
+        """Start sending: a delivery for each subscriber of its newsletter, then (unless
         the caller sends itself) a sender once this transaction commits. Returns
         the number queued."""
         with transaction.atomic():
             issue = Issue.objects.select_for_update().get(pk=self.pk)
             count = Delivery.objects.create_for(issue)
-            if issue.status == Issue.Status.DRAFT:
+            if issue.status in Issue.NOT_STARTED:
                 issue.status = Issue.Status.SENDING
                 issue.queued_at = timezone.now()
                 issue.queued_by = user
@@ -538,6 +1011,53 @@ class Issue(models.Model):
                 self._want_sender()
         self.refresh_from_db()
         return count
+
+    def schedule(self, at, user=None):
+        """Send at ``at`` (an aware datetime): the worker starts it then, once,
+        or as soon as it runs again if it was down. Rescheduling moves the time;
+        returns False once sending has started."""
+        with transaction.atomic():
+            issue = Issue.objects.select_for_update().get(pk=self.pk)
+            if issue.status not in Issue.NOT_STARTED:
+                return False
+            issue.status = Issue.Status.SCHEDULED
+            issue.scheduled_at = at
+            issue.scheduled_by = user
+            issue.save(update_fields=["status", "scheduled_at", "scheduled_by", "updated_at"])
+            pk = self.pk
+            transaction.on_commit(lambda: schedule_wanted.send(sender=Issue, issue_id=pk, at=at))
+        self.refresh_from_db()
+        return True
+
+    def unschedule(self):
+        """Back to draft, until sending has started. Returns whether it was done."""
+        done = Issue.objects.filter(pk=self.pk, status=Issue.Status.SCHEDULED).update(
+            status=Issue.Status.DRAFT, scheduled_at=None, scheduled_by=None
+        )
+        self.refresh_from_db()
+        return bool(done)
+
+    def start_if_due(self, now=None):
+        """Start sending a scheduled issue whose time has come. Only one caller
+        (a worker's task, a worker's heartbeat) ever starts it: the row is locked
+        and its status moves once. Returns True when this call started it."""
+        now = now or timezone.now()
+        with transaction.atomic():
+            issue = Issue.objects.select_for_update().filter(pk=self.pk).first()
+            if issue is None or issue.status != Issue.Status.SCHEDULED:
+                return False
+            if issue.scheduled_at > now:
+                return False
+            issue.queue(issue.scheduled_by)
+        self.refresh_from_db()
+        return True
+
+    def late_by(self):
+        """How late a scheduled issue started (a timedelta), or None if on time."""
+        if self.scheduled_at is None or self.queued_at is None:
+            return None
+        delay = self.queued_at - self.scheduled_at
+        return delay if delay > LATE_AFTER else None
 
     def resend_uncertain(self):
         """An editor's choice: put uncertain deliveries back in the queue (some
@@ -553,10 +1073,82 @@ class Issue(models.Model):
         return count
 
     def resume(self):
-        """Start a sender for what is still waiting (after a worker stopped)."""
+        """Start a sender for what is still waiting: after a worker stopped, or,
+        an editor's choice, after the guardrails paused the send (they then
+        leave it alone until it ends)."""
+        if self.status == Issue.Status.PAUSED:
+            Issue.objects.filter(pk=self.pk, status=Issue.Status.PAUSED).update(
+                status=Issue.Status.SENDING, guardrails_off=True
+            )
+            self.refresh_from_db()
         if self.status != Issue.Status.SENDING:
             return
         self._want_sender()
+
+    def feedback(self):
+        """What came back about the messages sent: delivered (accepted and not
+        bounced for good), bounced, bounced for now, complained, unsubscribed
+        through this issue's link, and the rates the guardrails watch."""
+        counts = MailEvent.objects.filter(issue=self).aggregate(
+            bounced=Count("subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.HARD_BOUNCE)),
+            soft_bounced=Count(
+                "subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.SOFT_BOUNCE)
+            ),
+            complained=Count("subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.COMPLAINT)),
+        )
+        sent = self.deliveries.filter(status=Delivery.Status.SENT).count()
+        counts["sent"] = sent
+        counts["delivered"] = max(sent - counts["bounced"], 0)
+        counts["unsubscribed"] = ConsentEvent.objects.filter(
+            issue=self, kind=ConsentEvent.Kind.WITHDRAWN
+        ).count()
+        counts["complaint_rate"] = counts["complained"] / sent if sent else 0.0
+        counts["bounce_rate"] = counts["bounced"] / sent if sent else 0.0
+        return counts
+
+    def guardrail_breach(self):
+        """Why this send should stop (a French sentence for the editors), or
+        None: complaints over COMPLAINT_RATE_LIMIT (Gmail's limit for bulk
+        senders) or hard bounces over BOUNCE_RATE_LIMIT of the messages sent,
+        once NEWSLETTER_GUARDRAIL_MIN_SENT messages have gone."""
+        if self.guardrails_off:
+            return None
+        counts = self.feedback()
+        if counts["sent"] < settings.NEWSLETTER_GUARDRAIL_MIN_SENT:
+            return None
+        if counts["complaint_rate"] > COMPLAINT_RATE_LIMIT:
+            return _(
+                "%(count)s plainte(s) pour %(sent)s messages envoyés (%(rate).2f %%), "
+                "au-delà de la limite de %(limit).1f %%."
+            ) % {
+                "count": counts["complained"],
+                "sent": counts["sent"],
+                "rate": counts["complaint_rate"] * 100,
+                "limit": COMPLAINT_RATE_LIMIT * 100,
+            }
+        if counts["bounce_rate"] > BOUNCE_RATE_LIMIT:
+            return _(
+                "%(count)s rebond(s) définitif(s) pour %(sent)s messages envoyés "
+                "(%(rate).1f %%), au-delà de la limite de %(limit).0f %%."
+            ) % {
+                "count": counts["bounced"],
+                "sent": counts["sent"],
+                "rate": counts["bounce_rate"] * 100,
+                "limit": BOUNCE_RATE_LIMIT * 100,
+            }
+        return None
+
+    def pause_if_needed(self):
+        """Pause a send whose complaints or bounces passed the limits. Returns
+        True only to the one caller that paused it (who tells the editors)."""
+        reason = self.guardrail_breach()
+        if reason is None:
+            return False
+        paused = Issue.objects.filter(
+            pk=self.pk, status=Issue.Status.SENDING, guardrails_off=False
+        ).update(status=Issue.Status.PAUSED, paused_at=timezone.now(), pause_reason=reason)
+        self.refresh_from_db()
+        return bool(paused)
 
     def _want_sender(self):
         pk = self.pk
@@ -601,10 +1193,14 @@ class IssueArticle(models.Model):
 
 class DeliveryQuerySet(models.QuerySet):
     def create_for(self, issue):
-        """A waiting delivery for every confirmed subscriber who has none for
-        ``issue`` yet, in one statement. Returns how many were added."""
-        # The one rule for who receives newsletters (confirmed()), compiled.
-        recipients, params = Subscriber.objects.confirmed().values("pk").query.sql_with_params()
+        """A waiting delivery for every subscriber of the issue's newsletter who
+        has none for ``issue`` yet, in one statement. Returns how many were added."""
+        # The one rule for who receives an issue (recipients_of()), compiled.
+        recipients, params = (
+            Subscriber.objects.recipients_of(issue.newsletter_id)
+            .values("pk")
+            .query.sql_with_params()
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
@@ -677,7 +1273,136 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["issue", "subscriber"], name="delivery_once"),
         ]
-        indexes = [models.Index(fields=["issue", "status"], name="delivery_state_idx")]
+        indexes = [
+            models.Index(fields=["issue", "status"], name="delivery_state_idx"),
+            # Bounces and complaints name the message they are about.
+            models.Index(fields=["message_id"], name="delivery_message_id_idx"),
+        ]
 
     def __str__(self):
         return f"{self.issue} → {self.subscriber}"
+
+
+def _bare_message_id(value):
+    return (value or "").strip().strip("<>").strip()
+
+
+class MailEventQuerySet(models.QuerySet):
+    def record(self, kind, *, key, message_id="", email="", at=None, source="", detail=""):
+        """Record what the mail system said about a message (``kind``: a
+        MailEvent.Kind), once per ``key`` (a webhook or a DSN read twice counts
+        once), and act on it: a hard bounce or a complaint blocks the address,
+        soft bounces block it after NEWSLETTER_SOFT_BOUNCE_LIMIT in a row, an
+        unsubscription at the provider leaves the newsletter. The message is
+        found by its Message-ID, else the address's latest delivery. Returns
+        the event, or None when it was already recorded or concerns no
+        subscriber (nothing is kept about unknown addresses)."""
+        at = at or timezone.now()
+        delivery = None
+        bare = _bare_message_id(message_id)
+        if bare:
+            delivery = (
+                Delivery.objects.filter(message_id__in=[f"<{bare}>", bare])
+                .select_related("subscriber", "issue")
+                .first()
+            )
+        if delivery is not None:
+            subscriber = delivery.subscriber
+        else:
+            subscriber = (
+                Subscriber.objects.filter(erased_at__isnull=True).with_email(email).first()
+                if email
+                else None
+            )
+            if subscriber is None:
+                return None
+            delivery = (
+                subscriber.deliveries.filter(status=Delivery.Status.SENT, sent_at__lte=at)
+                .select_related("issue")
+                .order_by("-sent_at")
+                .first()
+            )
+        if subscriber.erased_at is not None:
+            return None
+        if email:
+            # The log keeps no address: it would outlive an erasure.
+            detail = detail.replace(email, "…")
+        try:
+            with transaction.atomic():
+                event = self.create(
+                    key=key[:255],
+                    kind=kind,
+                    subscriber=subscriber,
+                    delivery=delivery,
+                    issue=delivery.issue if delivery else None,
+                    at=at,
+                    source=source[:40],
+                    detail=detail[:500],
+                )
+        except IntegrityError:
+            return None  # already recorded
+        if kind == MailEvent.Kind.HARD_BOUNCE:
+            subscriber.suppress(Suppression.HARD_BOUNCE)
+        elif kind == MailEvent.Kind.COMPLAINT:
+            subscriber.suppress(Suppression.COMPLAINT)
+        elif kind == MailEvent.Kind.SOFT_BOUNCE:
+            if subscriber.soft_bounces_in_a_row() >= settings.NEWSLETTER_SOFT_BOUNCE_LIMIT:
+                subscriber.suppress(Suppression.SOFT_BOUNCES)
+        elif kind == MailEvent.Kind.UNSUBSCRIBED:
+            if delivery is not None:
+                subscriber.leave(
+                    delivery.issue.newsletter,
+                    ConsentEvent.Method.PROVIDER,
+                    issue=delivery.issue,
+                )
+            elif subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+                subscriber.unsubscribe(ConsentEvent.Method.PROVIDER)
+        return event
+
+
+class MailEvent(models.Model):
+    """What the mail system said about a message after it left: from the
+    provider's webhooks or from delivery status notifications (DSN) read in
+    the bounce mailbox. Kept as the log of why an address is blocked."""
+
+    class Kind(models.TextChoices):
+        DELIVERED = "delivered", _("Distribué")
+        SOFT_BOUNCE = "soft-bounce", _("Rebond temporaire")
+        HARD_BOUNCE = "hard-bounce", _("Rebond définitif")
+        COMPLAINT = "complaint", _("Plainte (indésirable)")
+        UNSUBSCRIBED = "unsubscribed", _("Désinscription chez le fournisseur")
+
+    key = models.CharField(max_length=255, unique=True, editable=False)
+    kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
+    subscriber = models.ForeignKey(
+        Subscriber, verbose_name=_("abonné"), on_delete=models.CASCADE, related_name="mail_events"
+    )
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="mail_events"
+    )
+    issue = models.ForeignKey(
+        Issue,
+        verbose_name=_("newsletter"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="mail_events",
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    received_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
+    source = models.CharField(_("source"), max_length=40, blank=True)
+    detail = models.CharField(_("détail"), max_length=500, blank=True)
+
+    objects = MailEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("retour de messagerie")
+        verbose_name_plural = _("retours de messagerie")
+        indexes = [
+            models.Index(fields=["issue", "kind"], name="mail_event_issue_idx"),
+            models.Index(fields=["subscriber", "kind", "at"], name="mail_event_subscriber_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.at:%Y-%m-%d %H:%M}"

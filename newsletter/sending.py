@@ -9,11 +9,18 @@ import time
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from .emails import confirmation_message, issue_message, proof_message, render_issue
+from .emails import (
+    confirmation_message,
+    editors_message,
+    issue_message,
+    proof_message,
+    render_issue,
+)
 from .models import Delivery, Issue
 
 logger = logging.getLogger(__name__)
@@ -31,6 +38,43 @@ def send_confirmation(subscriber) -> bool:
         logger.exception("Could not send the confirmation email to subscriber %s", subscriber.pk)
         return False
     return True
+
+
+def editors():
+    """The addresses of the staff who may send newsletters."""
+    users = get_user_model().objects.with_perm(
+        "newsletter.send_issue",
+        include_superusers=True,
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
+    return sorted(set(users.exclude(email="").values_list("email", flat=True)))
+
+
+def notify_editors(name, context) -> bool:
+    """Tell the editors something about a send (template triplet ``name``).
+    Returns False (and logs) when there is nobody to tell or the mail server
+    refuses: a warning must never stop the work that raised it."""
+    recipients = editors()
+    if not recipients:
+        logger.warning("No editor with an email address to tell about %s.", name)
+        return False
+    try:
+        editors_message(name, context, recipients).send()
+    except Exception:
+        logger.exception("Could not tell the editors about %s.", name)
+        return False
+    return True
+
+
+def check_guardrails(issue) -> bool:
+    """Pause ``issue``'s send if its complaints or hard bounces passed the
+    limits, and tell the editors, once (only the call that paused it does).
+    Returns whether the send is paused now."""
+    if issue.pause_if_needed():
+        logger.warning("Issue %s paused by the guardrails: %s", issue.pk, issue.pause_reason)
+        notify_editors("editors_paused", {"issue": issue, "counts": issue.feedback()})
+        return True
+    return issue.status == Issue.Status.PAUSED
 
 
 def send_test(issue, user) -> None:
@@ -130,6 +174,11 @@ def _send_waiting(issue, connection, batch_size, rate, progress):
         # One connection per batch: reused for its messages, and renewed before
         # servers that cap messages per connection say no.
         while True:
+            # Paused (by an event that just came in, or by the rates now): the
+            # rest waits for an editor.
+            issue.refresh_from_db(fields=["status", "guardrails_off"])
+            if issue.status == Issue.Status.PAUSED or check_guardrails(issue):
+                return issue.progress(), False
             mail.open()  # before claiming: a server that is down costs nothing
             batch = Delivery.objects.claim(issue, batch_size)
             if not batch:

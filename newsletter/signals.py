@@ -7,3 +7,7 @@ from django.dispatch import Signal
 # wanted; ``tasks.py`` answers by queueing one for the worker, so the models
 # never import the task queue.
 sender_wanted = Signal()
+
+# Sent, with ``issue_id`` and ``at``, once an issue's scheduling has committed:
+# ``tasks.py`` queues a task that starts it then.
+schedule_wanted = Signal()

@@ -9,6 +9,20 @@ urlpatterns = [
     path("merci/", views.subscribe_done, name="subscribe-done"),
     path("confirmation/<str:token>/", views.confirm, name="confirm"),
     path("desinscription/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path(
+        "desinscription/<str:token>/<slug:newsletter>/",
+        views.unsubscribe,
+        name="unsubscribe-newsletter",
+    ),
+    path(
+        "desinscription/<str:token>/<slug:newsletter>/<int:issue>/",
+        views.unsubscribe,
+        name="unsubscribe-issue",
+    ),
+    path("preferences/<str:token>/", views.preferences, name="preferences"),
+    path("webhooks/<slug:provider>/", views.provider_webhook, name="provider-webhook"),
     path("archives/", views.archive, name="archive"),
-    path("archives/<int:pk>/", views.archive_detail, name="archive-detail"),
+    path("archives/<int:pk>/", views.old_archive_detail, name="old-archive-detail"),
+    path("archives/<slug:slug>/", views.newsletter_archive, name="newsletter-archive"),
+    path("archives/<slug:slug>/<int:pk>/", views.archive_detail, name="archive-detail"),
 ]

@@ -98,6 +98,8 @@ class RequestLimitsMiddleware:
     def _body_limit(path: str) -> int:
         if path.startswith(tuple(settings.STAFF_PATH_PREFIXES)):
             return settings.STAFF_REQUEST_MAX_BYTES
+        if path.startswith(settings.WEBHOOK_PATH_PREFIX):
+            return settings.WEBHOOK_REQUEST_MAX_BYTES
         return settings.PUBLIC_REQUEST_MAX_BYTES
 
 

@@ -11,7 +11,14 @@ from django.utils.text import slugify
 from PIL import Image
 
 from articles.models import Article, Author, Section, Tag
-from newsletter.models import Issue, IssueArticle, Subscriber
+from newsletter.models import (
+    Issue,
+    IssueArticle,
+    Newsletter,
+    Subscriber,
+    Subscription,
+    default_newsletter_id,
+)
 
 _counter = itertools.count(1)
 
@@ -88,10 +95,38 @@ def make_issue(*, articles=2, **fields):
     return issue
 
 
-def make_subscriber(**fields):
+def make_newsletter(**fields):
+    number = _next()
+    fields.setdefault("name", f"Liste {number}")
+    fields.setdefault("slug", f"liste-{number}")
+    fields.setdefault("position", number)
+    return Newsletter.objects.create(**fields)
+
+
+def subscribe(subscribers, newsletter=None, status=Subscription.Status.ACTIVE):
+    """Give ``subscribers`` a place on ``newsletter`` (the default one)."""
+    newsletter_id = newsletter.pk if newsletter else default_newsletter_id()
+    Subscription.objects.bulk_create(
+        Subscription(
+            subscriber=subscriber,
+            newsletter_id=newsletter_id,
+            status=status,
+            subscribed_at=timezone.now() if status == Subscription.Status.ACTIVE else None,
+        )
+        for subscriber in subscribers
+    )
+
+
+def make_subscriber(*, newsletters=None, **fields):
+    """A subscriber; a confirmed one receives ``newsletters`` (the default one
+    unless told otherwise)."""
     number = _next()
     fields.setdefault("email", f"lecteur{number}@exemple.fr")
-    return Subscriber.objects.create(**fields)
+    subscriber = Subscriber.objects.create(**fields)
+    if subscriber.status == Subscriber.Status.CONFIRMED:
+        for newsletter in newsletters if newsletters is not None else [None]:
+            subscribe([subscriber], newsletter)
+    return subscriber
 
 
 def make_user(*, staff=True, superuser=False, perms=(), **fields):
@@ -185,4 +220,5 @@ def signup_data(email, **fields):
     the form was shown and an empty bot trap."""
     from newsletter.forms import form_stamp
 
+    fields.setdefault("newsletters", [str(default_newsletter_id())])
     return {"email": email, "started": form_stamp(), "website": "", **fields}

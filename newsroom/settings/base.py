@@ -249,6 +249,26 @@ NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR = int(
     os.environ.get("NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR", "10")
 )
 NEWSLETTER_PENDING_DAYS = int(os.environ.get("NEWSLETTER_PENDING_DAYS", "30"))
+# Bounces and complaints (#11 §2). The envelope sender (Return-Path) of
+# newsletters, where delivery status notifications go: the From address
+# unless set. BOUNCE_MAILBOX_URL is the mailbox `manage.py read_bounces` reads
+# (maildir:///path, imaps://user:password@host/INBOX).
+NEWSLETTER_BOUNCE_ADDRESS = os.environ.get("NEWSLETTER_BOUNCE_ADDRESS", "")
+BOUNCE_MAILBOX_URL = os.environ.get("BOUNCE_MAILBOX_URL", "")
+# Soft bounces in a row (each a different message) that block an address.
+NEWSLETTER_SOFT_BOUNCE_LIMIT = int(os.environ.get("NEWSLETTER_SOFT_BOUNCE_LIMIT", "3"))
+# The guardrails judge a send's complaint and bounce rates from this many
+# messages sent on (below it, one complaint would be a rate of several %).
+NEWSLETTER_GUARDRAIL_MIN_SENT = int(os.environ.get("NEWSLETTER_GUARDRAIL_MIN_SENT", "100"))
+# Provider webhooks (django-anymail) under /newsletter/webhooks/<provider>/:
+# Mailgun checks its signature with MAILGUN_WEBHOOK_SIGNING_KEY; Postmark,
+# SendGrid, Amazon SES and Brevo send the HTTP basic auth of
+# ANYMAIL_WEBHOOK_SECRET ("user:password", several comma-separated while
+# rotating). A provider whose secret is unset has no webhook (404).
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET"),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+}
 # Reverse proxies in front of the site: their X-Forwarded-For entries are trusted.
 NUMBER_OF_PROXIES = int(os.environ.get("NUMBER_OF_PROXIES", "0"))
 
@@ -263,8 +283,11 @@ IMAGE_UPLOAD_MAX_PIXELS = int(os.environ.get("IMAGE_UPLOAD_MAX_PIXELS", 40_000_0
 IMAGE_UPLOAD_MAX_FRAMES = int(os.environ.get("IMAGE_UPLOAD_MAX_FRAMES", 300))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Request bodies are refused above these sizes before anything reads them
-# (newsroom.middleware.RequestLimitsMiddleware): only staff pages take uploads.
+# (newsroom.middleware.RequestLimitsMiddleware): only staff pages take uploads,
+# and providers post batches of events to the webhooks.
 PUBLIC_REQUEST_MAX_BYTES = int(os.environ.get("PUBLIC_REQUEST_MAX_BYTES", 64 * 1024))
+WEBHOOK_PATH_PREFIX = "/newsletter/webhooks/"
+WEBHOOK_REQUEST_MAX_BYTES = 2 * 1024 * 1024
 STAFF_REQUEST_MAX_BYTES = IMAGE_UPLOAD_MAX_BYTES + 1024 * 1024
 # The staff's pages: they alone take large bodies (uploads) and get the admin's
 # Content-Security-Policy.
@@ -386,6 +409,8 @@ PRIVATE_PATH_PREFIXES = [
     "/sante/",
     "/newsletter/confirmation/",
     "/newsletter/desinscription/",
+    "/newsletter/preferences/",
+    "/newsletter/webhooks/",
 ]
 
 # Content-Security-Policy (django-csp). Public pages run one script of ours (the

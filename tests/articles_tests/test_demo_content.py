@@ -114,3 +114,21 @@ def test_the_demo_home_page_has_a_most_read_block(demo, client):
     total = sum(ReadCount.objects.values_list("count", flat=True))
     call_command("load_demo_content", verbosity=0)
     assert sum(ReadCount.objects.values_list("count", flat=True)) == total
+
+
+def test_demo_newsletters_have_an_archive(demo, client):
+    """Two newsletters, each with sent issues in its archive and subscribers;
+    a second run adds no issue."""
+    from newsletter.models import Issue, Newsletter, Subscriber
+
+    essentiel, alertes = Newsletter.objects.order_by("position")
+    assert (essentiel.name, essentiel.is_default, alertes.name) == ("L’essentiel", True, "Alertes")
+    for newsletter in (essentiel, alertes):
+        assert newsletter.issues.sent().count() >= 2
+        assert Subscriber.objects.recipients_of(newsletter).exists()
+        page = client.get(newsletter.get_absolute_url())
+        assert page.status_code == 200
+        assert newsletter.issues.sent().first().subject in page.content.decode()
+    count = Issue.objects.count()
+    call_command("load_demo_content", verbosity=0)
+    assert Issue.objects.count() == count

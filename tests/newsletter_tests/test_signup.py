@@ -102,6 +102,7 @@ def test_links_already_sent_keep_working():
     salts = {
         Subscriber.TokenPurpose.CONFIRM: "confirm",
         Subscriber.TokenPurpose.UNSUBSCRIBE: "unsubscribe",
+        Subscriber.TokenPurpose.PREFERENCES: "preferences",
     }
     assert set(salts) == set(Subscriber.TokenPurpose)
     for purpose, salt in salts.items():
@@ -125,7 +126,7 @@ def test_a_link_for_an_unknown_purpose_is_a_programming_error():
 @pytest.mark.parametrize("token", ["x", "a" * 2000, "..", "%00", "a:b:c"])
 def test_malformed_tokens_never_error(client, token):
     """Any token, however malformed, gives the invalid-link page."""
-    for name in ("confirm", "unsubscribe"):
+    for name in ("confirm", "unsubscribe", "preferences"):
         response = client.post(reverse(f"newsletter:{name}", args=[token]))
         assert response.status_code == 400
 

@@ -12,7 +12,12 @@ from tests.factories import make_article, make_user, signup_data
 from tests.newsroom_tests.test_request_hardening import public_urls
 
 pytestmark = pytest.mark.django_db
-PRIVATE = ("/apercu/", "/newsletter/confirmation/", "/newsletter/desinscription/")
+PRIVATE = (
+    "/apercu/",
+    "/newsletter/confirmation/",
+    "/newsletter/desinscription/",
+    "/newsletter/preferences/",
+)
 
 
 def directives(response):

@@ -45,9 +45,11 @@ def public_urls():
         reverse("newsletter:subscribe"),
         reverse("newsletter:subscribe-done"),
         reverse("newsletter:archive"),
-        reverse("newsletter:archive-detail", args=[issue.pk]),
+        issue.newsletter.get_absolute_url(),
+        issue.get_absolute_url(),
         reverse("newsletter:confirm", args=[subscriber.make_token("confirm")]),
         reverse("newsletter:unsubscribe", args=[subscriber.make_token("unsubscribe")]),
+        reverse("newsletter:preferences", args=[subscriber.make_token("preferences")]),
     ]
 
 

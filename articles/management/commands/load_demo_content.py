@@ -19,8 +19,10 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter
 
 from articles.models import Article, ArticleNote, Author, ReadCount, Section, Tag
+from articles.plaintext import normalize_line
 from articles.revisions import after_edit
 from articles.roles import EDITOR, JOURNALIST
+from articles.typography import french_spacing
 
 CONTENT_FILE = Path(__file__).with_name("demo_content.toml")
 IMAGE_SIZE = (1600, 1000)
@@ -31,6 +33,49 @@ DEMO_ACCOUNTS = [
     ("admin", "admin-demo", True, None, None),
     ("editrice", "editrice-demo", False, EDITOR, "claire-dubreuil"),
     ("journaliste", "journaliste-demo", False, JOURNALIST, "aigerim-seitkali"),
+]
+
+
+# Demo issues: newsletter, subject, introduction, articles (by recency), sent
+# on (None: a draft to try sending).
+DEMO_ISSUES = [
+    (
+        "essentiel",
+        "La semaine en Asie centrale",
+        "Bonjour,\n\nCette semaine, nos correspondants reviennent sur l’eau, l’énergie et "
+        "les échanges entre voisins. Bonne lecture !",
+        [0, 1, 2],
+        None,
+    ),
+    (
+        "essentiel",
+        "Routes, barrages et marchés",
+        "Bonjour,\n\nLes grands chantiers de la région, et ce qu’ils changent pour ceux qui "
+        "y vivent.",
+        [2, 3, 4],
+        "2024-04-26 08:00",
+    ),
+    (
+        "essentiel",
+        "Entre Astana et Bichkek",
+        "Bonjour,\n\nUne semaine de diplomatie régionale, chiffres à l’appui.",
+        [1, 4, 5],
+        "2024-04-19 08:00",
+    ),
+    (
+        "alertes",
+        "Alerte : accord commercial signé à Astana",
+        "Les présidents kazakh et kirghiz viennent de signer leur accord.",
+        [0],
+        "2024-04-18 17:30",
+    ),
+    (
+        "alertes",
+        "Alerte : crue sur le Syr-Daria",
+        "Les autorités appellent les riverains à la prudence.",
+        [3],
+        "2024-04-24 06:15",
+    ),
 ]
 
 
@@ -185,27 +230,72 @@ class Command(BaseCommand):
             )
 
     def load_newsletter(self):
-        """A draft newsletter with the latest articles, and three confirmed demo
-        subscribers (example.org addresses: nothing leaves in development)."""
-        from newsletter.models import Issue, IssueArticle, Subscriber
+        """Two newsletters, « L’essentiel » (the default, weekly) and « Alertes »,
+        a few issues already sent (the archive) and a draft, and three confirmed
+        demo subscribers (example.org addresses: nothing leaves in development)."""
+        from django.utils import timezone
 
-        for name in ("amina", "bakyt", "dinara"):
-            Subscriber.objects.get_or_create(
-                email=f"{name}@example.org",
-                defaults={"status": Subscriber.Status.CONFIRMED, "source": "/newsletter/"},
-            )
-        issue, created = Issue.objects.get_or_create(
-            subject="La semaine en Asie centrale",
+        from newsletter.models import (
+            Issue,
+            IssueArticle,
+            Newsletter,
+            Subscriber,
+            Subscription,
+            default_newsletter_id,
+        )
+
+        essentiel = Newsletter.objects.get(pk=default_newsletter_id())
+        alertes, _created = Newsletter.objects.get_or_create(
+            slug="alertes",
             defaults={
-                "introduction": (
-                    "Bonjour,\n\nCette semaine, nos correspondants reviennent sur l’eau, "
-                    "l’énergie et les échanges entre voisins. Bonne lecture !"
-                )
+                "name": "Alertes",
+                "description": "Les nouvelles importantes, dès qu’elles tombent.",
+                "position": 2,
             },
         )
-        if created:
-            for position, article in enumerate(Article.objects.published()[:3]):
-                IssueArticle.objects.create(issue=issue, article=article, position=position)
+        lists = {"amina": [essentiel, alertes], "bakyt": [essentiel], "dinara": [alertes]}
+        for name, newsletters in lists.items():
+            subscriber, is_new = Subscriber.objects.get_or_create(
+                email=f"{name}@example.org",
+                defaults={
+                    "status": Subscriber.Status.CONFIRMED,
+                    "source": "/newsletter/",
+                    "confirmed_at": timezone.now(),
+                },
+            )
+            if is_new:
+                for newsletter in newsletters:
+                    Subscription.objects.get_or_create(
+                        subscriber=subscriber,
+                        newsletter=newsletter,
+                        defaults={
+                            "status": Subscription.Status.ACTIVE,
+                            "subscribed_at": timezone.now(),
+                        },
+                    )
+        articles = list(Article.objects.published().order_by("-published_at")[:6])
+        for newsletter, subject, introduction, picks, sent_on in DEMO_ISSUES:
+            # Looked up as stored: subjects get French spacing when saved.
+            issue, created = Issue.objects.get_or_create(
+                subject=normalize_line(french_spacing(subject)),
+                defaults={
+                    "newsletter": essentiel if newsletter == "essentiel" else alertes,
+                    "introduction": introduction,
+                },
+            )
+            if not created:
+                continue
+            for position, index in enumerate(picks):
+                if index < len(articles):
+                    IssueArticle.objects.create(
+                        issue=issue, article=articles[index], position=position
+                    )
+            if sent_on:
+                # Shown in the archive as if sent then (no delivery is recorded).
+                finished = timezone.make_aware(datetime.fromisoformat(sent_on))
+                Issue.objects.filter(pk=issue.pk).update(
+                    status=Issue.Status.SENT, queued_at=finished, finished_at=finished
+                )
 
     def create_accounts(self):
         if not (settings.DEBUG or settings.SETTINGS_MODULE.endswith((".development", ".test"))):

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from articles.models import Article
-from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
+from newsletter.models import Delivery, Issue, IssueArticle, Subscriber, Subscription
 from newsletter.sending import send_issue
 
 BENCH_DOMAIN = "bench.invalid"
@@ -76,6 +76,19 @@ class Command(BaseCommand):
                 for index in range(existing, count)
             )
             issue = Issue.objects.create(subject="Mesure d’envoi", introduction="Bonjour.")
+            Subscription.objects.bulk_create(
+                (
+                    Subscription(
+                        subscriber_id=pk,
+                        newsletter_id=issue.newsletter_id,
+                        status=Subscription.Status.ACTIVE,
+                    )
+                    for pk in Subscriber.objects.filter(
+                        email__endswith=f"@{BENCH_DOMAIN}"
+                    ).values_list("pk", flat=True)
+                ),
+                ignore_conflicts=True,
+            )
             for position, article in enumerate(
                 Article.objects.published().exclude(hero_image="")[:5]
             ):

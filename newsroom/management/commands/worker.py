@@ -37,20 +37,36 @@ class Command(DatabaseWorkerCommand):
         name = f"{socket.gethostname()}:{os.getpid()}"
         stop = threading.Event()
 
+        from newsletter.tasks import resume_interrupted_work, start_due_issues
+
         def keep_beating():
             try:
                 while not stop.wait(settings.WORKER_HEARTBEAT_SECONDS):
                     try:
                         beat(name)
+                        # Scheduled issues whose task did not start them (it
+                        # was lost, or is stuck behind a killed worker's).
+                        start_due_issues()
                     except Exception:  # the database may be away for a while
                         connection.close()
             finally:
                 connection.close()
 
         beat(name)  # before any task: the worker is seen from its start
-        from newsletter.tasks import resume_interrupted_work
-
-        issues, signups = resume_interrupted_work()
+        # Scheduled issues whose time passed while no worker ran: sent now.
+        started = start_due_issues()
+        for issue in started:
+            late = issue.late_by()
+            due = timezone.localtime(issue.scheduled_at).strftime("%d/%m/%Y %H:%M")
+            if late:
+                minutes = int(late.total_seconds() // 60)
+                self.stdout.write(
+                    f"Scheduled issue {issue.pk} was due at {due}: sending it now, "
+                    f"{minutes} min late (no worker was running then)."
+                )
+            else:
+                self.stdout.write(f"Scheduled issue {issue.pk} (due at {due}): sending it now.")
+        issues, signups = resume_interrupted_work(started=[issue.pk for issue in started])
         for pk in issues:
             self.stdout.write(f"Resuming the interrupted sending of issue {pk}.")
         if signups:

@@ -1,0 +1,47 @@
+"""Read the bounce mailbox: delivery status notifications (RFC 3464) and
+feedback reports become bounces and complaints (newsletter/bounces.py). Run it
+every few minutes (cron, a systemd timer); a message read twice counts once."""
+
+import imaplib
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from newsletter.bounces import read_mailbox, record_report_message
+
+
+class Command(BaseCommand):
+    help = (
+        "Lit la boîte des retours (rebonds, plaintes) : BOUNCE_MAILBOX_URL, ou --maildir. "
+        "Un même retour n’est compté qu’une fois."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--maildir", help="Chemin d’une boîte Maildir (au lieu de l’URL).")
+        parser.add_argument(
+            "--url", help="maildir:///chemin, imaps://utilisateur:mot-de-passe@hôte/INBOX"
+        )
+        parser.add_argument(
+            "--all", action="store_true", help="Relire aussi les messages déjà lus."
+        )
+
+    def handle(self, *args, maildir=None, url=None, all=False, **options):
+        url = maildir or url or settings.BOUNCE_MAILBOX_URL
+        if not url:
+            raise CommandError("Indiquez la boîte : BOUNCE_MAILBOX_URL, --url ou --maildir.")
+        read = ignored = new = 0
+        try:
+            for raw, mark_seen in read_mailbox(url, include_seen=all):
+                outcome = record_report_message(raw)
+                if outcome == "ignored":
+                    ignored += 1
+                else:
+                    read += 1
+                    new += outcome
+                mark_seen()
+        except (OSError, ValueError, imaplib.IMAP4.error) as error:
+            raise CommandError(f"Boîte illisible : {error}") from error
+        self.stdout.write(
+            f"{read} rapport(s) lu(s), {new} retour(s) nouveau(x) enregistré(s), "
+            f"{ignored} message(s) ignoré(s) (pas un rapport de remise)."
+        )

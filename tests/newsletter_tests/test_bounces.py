@@ -1,0 +1,463 @@
+"""Bounces and complaints (#11 §2), end to end with real messages: an issue
+sent to the test SMTP server; delivery status notifications (RFC 3464)
+delivered over SMTP into a Maildir and read by `manage.py read_bounces`;
+provider webhooks posted over HTTP with valid and invalid signatures;
+suppression; the guardrails that pause a send and tell the editors."""
+
+import hashlib
+import hmac
+import json
+import re
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.utils import format_datetime, make_msgid
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from newsletter.bounces import record_report_message
+from newsletter.models import (
+    Delivery,
+    Issue,
+    MailEvent,
+    Newsletter,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
+from newsletter.sending import send_issue
+from tests.conftest import free_port
+from tests.factories import make_issue, make_newsletter, make_subscriber, make_user
+from tests.newsletter_tests.test_sending import confirmed_subscribers
+
+pytestmark = pytest.mark.django_db
+SIGNING_KEY = "cle-de-signature-mailgun"
+BASIC_AUTH = "fournisseur:mot-de-passe-du-webhook"
+
+
+def sent_messages(smtp_server):
+    """{recipient: Message-ID} of what the test SMTP server received."""
+    received = {}
+    for envelope in smtp_server:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        for recipient in envelope.rcpt_tos:
+            received[recipient] = message["Message-ID"]
+    return received
+
+
+def dsn(
+    recipient, original_message_id, *, action="failed", status="5.1.1", dsn_id=None, date=None
+):
+    """A delivery status notification as Postfix writes it (RFC 3464): a human
+    part, the machine-readable status, and the returned message's headers."""
+    boundary = "DSN-boundary-1"
+    diagnostic = {
+        "5": "smtp; 550 5.1.1 <{0}>: Recipient address rejected: User unknown",
+        "4": "smtp; 452 4.2.2 <{0}>: Mailbox full",
+    }[status[0]].format(recipient)
+    return (
+        f"From: MAILER-DAEMON@mx.exemple.org (Mail Delivery System)\r\n"
+        f"To: newsletter@newsroom.localhost\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Date: {format_datetime(date or timezone.now())}\r\n"
+        f"Message-ID: {dsn_id or make_msgid(domain='mx.exemple.org')}\r\n"
+        f"MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n'
+        f"\r\n"
+        f"--{boundary}\r\n"
+        f"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        f"This is the mail system at host mx.exemple.org.\r\n"
+        f"I'm sorry to have to inform you that your message could not be delivered.\r\n\r\n"
+        f"--{boundary}\r\n"
+        f"Content-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.exemple.org\r\n"
+        f"Arrival-Date: {format_datetime(timezone.now())}\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\n"
+        f"Original-Recipient: rfc822;{recipient}\r\n"
+        f"Action: {action}\r\n"
+        f"Status: {status}\r\n"
+        f"Remote-MTA: dns; mx.exemple.org\r\n"
+        f"Diagnostic-Code: {diagnostic}\r\n\r\n"
+        f"--{boundary}\r\n"
+        f"Content-Type: text/rfc822-headers\r\n\r\n"
+        f"From: Newsroom <newsletter@newsroom.localhost>\r\n"
+        f"To: {recipient}\r\n"
+        f"Subject: La semaine en Asie centrale\r\n"
+        f"Message-ID: {original_message_id}\r\n\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def bounce_mailbox(tmp_path):
+    """A real SMTP server whose messages land in a Maildir: the bounce
+    mailbox. Yields (port, Maildir path)."""
+    path = tmp_path / "bounces"
+    port = free_port()
+    controller = Controller(Mailbox(path), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, path
+    finally:
+        controller.stop()
+
+
+def deliver(port, raw, recipient="bounces@newsroom.localhost"):
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        smtp.sendmail("MAILER-DAEMON@mx.exemple.org", [recipient], raw)
+
+
+def test_dsns_delivered_to_the_bounce_mailbox_are_read_once(
+    smtp_server, bounce_mailbox, settings, capsys
+):
+    """An issue goes out; the receiving servers send back a DSN for an unknown
+    mailbox (5.1.1) and one for a full one (4.2.2, delayed), plus an auto-reply.
+    `read_bounces` blocks the first address, counts the soft bounce without
+    blocking, ignores the auto-reply, and reading again changes nothing."""
+    settings.NEWSLETTER_BOUNCE_ADDRESS = "bounces@newsroom.localhost"
+    confirmed_subscribers(4)
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    send_issue(issue)
+    assert {envelope.mail_from for envelope in smtp_server} == {"bounces@newsroom.localhost"}
+    message_ids = sent_messages(smtp_server)
+    port, maildir = bounce_mailbox
+    deliver(port, dsn("abonne0@exemple.org", message_ids["abonne0@exemple.org"]))
+    deliver(
+        port,
+        dsn(
+            "abonne1@exemple.org",
+            message_ids["abonne1@exemple.org"],
+            action="delayed",
+            status="4.2.2",
+        ),
+    )
+    deliver(port, b"From: lecteur@exemple.org\r\nSubject: Absent\r\n\r\nJe suis en vacances.\r\n")
+
+    call_command("read_bounces", maildir=str(maildir))
+    assert "2 rapport(s) lu(s), 2 retour(s) nouveau(x)" in capsys.readouterr().out
+    call_command("read_bounces", maildir=str(maildir), all=True)
+    assert "2 rapport(s) lu(s), 0 retour(s) nouveau(x)" in capsys.readouterr().out
+    call_command("read_bounces", maildir=str(maildir))
+    assert "0 rapport(s) lu(s)" in capsys.readouterr().out
+
+    hard = Subscriber.objects.get(email="abonne0@exemple.org")
+    soft = Subscriber.objects.get(email="abonne1@exemple.org")
+    assert hard.suppression_reason == Suppression.HARD_BOUNCE and hard.suppressed_at
+    assert soft.suppressed_at is None and soft.soft_bounces_in_a_row() == 1
+    events = MailEvent.objects.order_by("kind")
+    assert [(e.kind, e.subscriber, e.issue, e.source) for e in events] == [
+        (MailEvent.Kind.HARD_BOUNCE, hard, issue, "DSN"),
+        (MailEvent.Kind.SOFT_BOUNCE, soft, issue, "DSN"),
+    ]
+    assert "5.1.1" in events[0].detail and "abonne0@exemple.org" not in events[0].detail
+    # Blocked addresses are left out of the next issue (and kept in the log).
+    following = make_issue(articles=1)
+    assert Delivery.objects.create_for(following) == 3
+    assert not following.deliveries.filter(subscriber=hard).exists()
+
+
+def test_soft_bounces_block_an_address_after_the_limit(settings):
+    """Soft bounces of different messages in a row block the address at
+    NEWSLETTER_SOFT_BOUNCE_LIMIT; several notices about one message count once,
+    and a delivery in between starts the count again."""
+    settings.NEWSLETTER_SOFT_BOUNCE_LIMIT = 3
+    subscriber = make_subscriber(email="pleine@exemple.org", status="confirmed")
+    ids = []
+    for number in range(4):
+        issue = make_issue(articles=0, subject=f"Numéro {number}")
+        Delivery.objects.create_for(issue)
+        Delivery.objects.filter(issue=issue).update(
+            status=Delivery.Status.SENT, message_id=f"<n{number}@newsroom.localhost>"
+        )
+        ids.append(f"<n{number}@newsroom.localhost>")
+
+    start = timezone.now() - timedelta(days=1)
+
+    def soft(message_id, dsn_id, hours):
+        record_report_message(
+            dsn(
+                "pleine@exemple.org",
+                message_id,
+                action="delayed",
+                status="4.2.2",
+                dsn_id=dsn_id,
+                date=start + timedelta(hours=hours),
+            )
+        )
+
+    soft(ids[0], "<a@mx>", 1)
+    soft(ids[0], "<b@mx>", 2)  # the same message, delayed again
+    soft(ids[1], "<c@mx>", 3)
+    assert Subscriber.objects.get(pk=subscriber.pk).suppressed_at is None
+    MailEvent.objects.record(
+        MailEvent.Kind.DELIVERED,
+        key="livre",
+        message_id=ids[1],
+        source="Mailgun",
+        at=start + timedelta(hours=4),
+    )
+    soft(ids[2], "<d@mx>", 5)
+    soft(ids[3], "<e@mx>", 6)
+    assert Subscriber.objects.get(pk=subscriber.pk).suppressed_at is None
+    soft(ids[0], "<f@mx>", 7)
+    subscriber.refresh_from_db()
+    assert subscriber.suppression_reason == Suppression.SOFT_BOUNCES
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\xff\xfe garbage",
+        b"Content-Type: multipart/report; report-type=delivery-status\r\n\r\nno parts",
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: x\r\n--b--\r\n",
+        dsn("inconnu@exemple.org", "<rien@nulle.part>"),
+    ],
+)
+def test_malformed_or_unknown_reports_are_ignored(raw):
+    """Whatever is in the mailbox, reading it never fails, and nothing is kept
+    about addresses that are not subscribers."""
+    assert record_report_message(raw) in ("ignored", 0)
+    assert not MailEvent.objects.exists()
+
+
+def test_a_missing_mailbox_gets_a_clear_message(tmp_path):
+    """A path that is not a Maildir, or no mailbox at all, is a clear error."""
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Maildir"):
+        call_command("read_bounces", maildir=str(tmp_path / "absente"))
+    with pytest.raises(CommandError, match="BOUNCE_MAILBOX_URL"):
+        call_command("read_bounces")
+
+
+def mailgun_body(event, recipient, message_id, *, key=SIGNING_KEY, token="jeton-1"):
+    timestamp = str(int(time.time()))
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
+    return json.dumps(
+        {
+            "signature": {
+                "timestamp": timestamp,
+                "token": token,
+                "signature": signature.hexdigest(),
+            },
+            "event-data": {
+                "event": event,
+                "timestamp": time.time(),
+                "recipient": recipient,
+                "message": {"headers": {"message-id": message_id.strip("<>")}},
+                "severity": "permanent",
+            },
+        }
+    ).encode()
+
+
+def post(url, body, headers=None):
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_provider_webhooks_over_http_with_valid_and_invalid_signatures(
+    live_server, smtp_server, settings
+):
+    """Mailgun's signed webhook and Postmark's basic-auth one, posted over HTTP
+    to the running site: a valid complaint blocks the address; a wrong
+    signature or password is refused and changes nothing; a provider whose
+    secret is not configured has no webhook at all."""
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "WEBHOOK_SECRET": [BASIC_AUTH]}
+    confirmed_subscribers(3)
+    issue = make_issue(articles=1)
+    Delivery.objects.create_for(issue)
+    send_issue(issue)
+    ids = sent_messages(smtp_server)
+    mailgun = live_server.url + reverse("newsletter:provider-webhook", args=["mailgun"])
+    postmark = live_server.url + reverse("newsletter:provider-webhook", args=["postmark"])
+    # With a webhook secret set, anymail asks it of every provider, Mailgun too.
+    right = {"Authorization": "Basic " + b64encode(BASIC_AUTH.encode()).decode()}
+
+    forged = mailgun_body(
+        "complained", "abonne0@exemple.org", ids["abonne0@exemple.org"], key="une-autre-cle"
+    )
+    assert post(mailgun, forged, right) == 400
+    assert post(mailgun, b"{not json", right) == 400
+    assert not MailEvent.objects.exists()
+
+    signed = mailgun_body("complained", "abonne0@exemple.org", ids["abonne0@exemple.org"])
+    assert post(mailgun, signed) == 400  # without the secret
+    assert post(mailgun, signed, right) == 200
+    assert post(mailgun, signed, right) == 200  # a provider retrying counts once
+    complainer = Subscriber.objects.get(email="abonne0@exemple.org")
+    assert complainer.suppression_reason == Suppression.COMPLAINT
+    assert MailEvent.objects.get().issue == issue
+
+    bounce = json.dumps(
+        {
+            "RecordType": "Bounce",
+            "Type": "HardBounce",
+            "ID": 4242,
+            "Email": "abonne1@exemple.org",
+            "MessageID": "identifiant-postmark",
+            "BouncedAt": timezone.now().isoformat(),
+            "Details": "smtp;550 5.1.1 The email account does not exist",
+        }
+    ).encode()
+    wrong = "Basic " + b64encode(b"fournisseur:faux").decode()
+    assert post(postmark, bounce, {"Authorization": wrong}) == 400
+    assert post(postmark, bounce) == 400
+    assert Subscriber.objects.get(email="abonne1@exemple.org").suppressed_at is None
+    assert post(postmark, bounce, right) == 200
+    bounced = Subscriber.objects.get(email="abonne1@exemple.org")
+    assert bounced.suppression_reason == Suppression.HARD_BOUNCE
+    # No Message-ID of ours: matched by address, to the issue it last received.
+    assert MailEvent.objects.get(subscriber=bounced).issue == issue
+
+    assert post(live_server.url + "/newsletter/webhooks/inconnu/", bounce) == 404
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "", "WEBHOOK_SECRET": []}
+    assert post(postmark, bounce, right) == 404
+    assert post(mailgun, signed, right) == 404
+
+
+def test_an_unsubscribe_at_the_provider_leaves_that_newsletter(client, settings):
+    """A provider's « unsubscribed » event (its own unsubscribe handling) leaves
+    the newsletter of the message, logged as done at the provider."""
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "WEBHOOK_SECRET": []}
+    alertes = make_newsletter(slug="alertes")
+    subscriber = make_subscriber(
+        email="l@exemple.org", status="confirmed", newsletters=[None, alertes]
+    )
+    issue = make_issue(articles=0, newsletter=alertes)
+    Delivery.objects.create_for(issue)
+    Delivery.objects.update(status=Delivery.Status.SENT, message_id="<m1@newsroom.localhost>")
+    response = client.post(
+        "/newsletter/webhooks/mailgun/",
+        mailgun_body("unsubscribed", "l@exemple.org", "<m1@newsroom.localhost>"),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert list(subscriber.newsletters_in(Subscription.Status.ACTIVE)) == [
+        Newsletter.objects.default()
+    ]
+    assert subscriber.consent_events.get(kind="withdrawn").method == "provider"
+    assert issue.feedback()["unsubscribed"] == 1
+
+
+def test_complaints_past_the_limit_pause_the_send_and_tell_the_editors_once(
+    smtp_server, settings, admin_client
+):
+    """Complaints come in while the issue is going out: past 0.3 % of the
+    messages sent, the sender stops before its next batch, the issue is
+    « suspendue », the editors get one email; its page shows the counts, and
+    an editor resumes it, which sends the rest without pausing again."""
+    settings.NEWSLETTER_BATCH_SIZE = 10
+    settings.NEWSLETTER_GUARDRAIL_MIN_SENT = 10
+    editor = make_user(email="cheffe@exemple.org", perms=["newsletter.send_issue"])
+    confirmed_subscribers(40)
+    issue = make_issue(articles=1)
+    issue.queue(start_sender=False)
+
+    def complaint_after_the_first_batch(counts):
+        if counts["sent"] == 10:
+            delivery = Delivery.objects.filter(status=Delivery.Status.SENT).first()
+            MailEvent.objects.record(
+                MailEvent.Kind.COMPLAINT,
+                key="plainte-1",
+                message_id=delivery.message_id,
+                source="Mailgun",
+            )
+
+    counts = send_issue(Issue.objects.get(pk=issue.pk), progress=complaint_after_the_first_batch)
+
+    assert counts["sent"] == 10 and counts["waiting"] == 30
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.PAUSED and "plainte" in issue.pause_reason
+    alerts = [e for e in smtp_server if editor.email in e.rcpt_tos]
+    assert len(alerts) == 1
+    assert (
+        "Envoi suspendu" in message_from_bytes(alerts[0].content, policy=policy.default)["Subject"]
+    )
+    page = admin_client.get(reverse("admin:newsletter_issue_progress", args=[issue.pk]))
+    content = page.content.decode()
+    assert '<td id="complained">1</td>' in content and '<td id="delivered">10</td>' in content
+    assert "s’est suspendu de lui-même" in content
+    # Sending it again (a worker restarting) does not get past the pause.
+    assert send_issue(Issue.objects.get(pk=issue.pk))["sent"] == 10
+
+    admin_client.post(reverse("admin:newsletter_issue_resume", args=[issue.pk]))
+    send_issue(Issue.objects.get(pk=issue.pk))
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT and issue.progress()["sent"] == 40
+    assert len([e for e in smtp_server if editor.email in e.rcpt_tos]) == 1
+
+
+def test_hard_bounces_arriving_after_the_send_pause_it(settings, smtp_server):
+    """Bounces arriving through the bounce mailbox while the issue is still
+    sending pause it past 5 % of the messages sent; more bounces do not tell
+    the editors again."""
+    settings.NEWSLETTER_GUARDRAIL_MIN_SENT = 20
+    make_user(email="cheffe@exemple.org", perms=["newsletter.send_issue"])
+    confirmed_subscribers(30)
+    issue = make_issue(articles=0)
+    issue.queue(start_sender=False)
+    sent = list(Delivery.objects.select_related("subscriber").order_by("pk")[:20])
+    for delivery in sent:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.SENT,
+            sent_at=timezone.now(),
+            message_id=f"<d{delivery.pk}@newsroom.localhost>",
+        )
+    record_report_message(dsn(sent[0].subscriber.email, f"<d{sent[0].pk}@newsroom.localhost>"))
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.SENDING  # 5 %: not past
+    for delivery in sent[1:4]:
+        record_report_message(
+            dsn(delivery.subscriber.email, f"<d{delivery.pk}@newsroom.localhost>")
+        )
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.PAUSED and "rebond" in issue.pause_reason
+    assert len(smtp_server) == 1
+    assert issue.feedback()["bounced"] == 4
+
+
+def test_a_blocked_address_gets_no_confirmation_email(client, mailoutbox):
+    """An address blocked after a bounce or a complaint gets nothing, not even
+    a confirmation email; the answer on the site is the usual one."""
+    from tests.factories import signup_data
+
+    subscriber = make_subscriber(email="bloquee@exemple.org")
+    subscriber.suppress(Suppression.COMPLAINT)
+    response = client.post("/newsletter/", signup_data("bloquee@exemple.org"))
+    assert response.status_code == 302
+    assert mailoutbox == []
+
+
+def test_editors_unblock_an_address_from_the_admin(admin_client):
+    """« Débloquer l’adresse » lets mail go to it again; its events stay."""
+    subscriber = make_subscriber(email="retour@exemple.org", status="confirmed")
+    subscriber.suppress(Suppression.HARD_BOUNCE)
+    admin_client.post(
+        reverse("admin:newsletter_subscriber_changelist"),
+        {"action": "unsuppress", "_selected_action": [subscriber.pk]},
+    )
+    subscriber.refresh_from_db()
+    assert subscriber.suppressed_at is None
+    page = admin_client.get(reverse("admin:newsletter_subscriber_change", args=[subscriber.pk]))
+    assert page.status_code == 200 and re.search(
+        r"retours de messagerie", page.content.decode(), re.I
+    )
