@@ -151,6 +151,14 @@ class PreviewLinkInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the record shows who had access
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        editable = obj is None or obj.can_be_edited_by(request.user)
+        if not (editable and self.has_change_permission(request, obj)):
+            # Read-only: no box to tick (Django would title it « Revoke »).
+            return [name for name in fields if name != "revoke"]
+        return fields
+
 
 @admin.register(Article)
 class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -162,8 +163,6 @@ def test_unknown_preview_tokens_are_404(client, token):
 
 def test_journalist_can_create_a_link_for_own_draft(client):
     """Journalists may share their own drafts for checking."""
-    from django.contrib.auth.models import Group
-
     from tests.factories import make_author
 
     alice = make_user(username="alice")
@@ -172,3 +171,19 @@ def test_journalist_can_create_a_link_for_own_draft(client):
     client.force_login(alice)
     link = _create_link(client, article, recipient="Ma source")
     assert link.created_by == alice
+
+
+def test_a_read_only_article_shows_its_links_without_a_revoke_box(client):
+    """A journalist reading a published article sees its preview links, in French,
+    with no « Revoke » column: there is nothing they may tick."""
+    from tests.factories import make_author
+
+    journalist = make_user(username="lectrice")
+    journalist.groups.add(Group.objects.get(name="Journaliste"))
+    article = make_article(authors=[make_author()])
+    PreviewLink.objects.create(article=article, recipient="Une source")
+    client.force_login(journalist)
+    content = client.get(reverse("admin:articles_article_change", args=[article.pk]))
+    html = content.content.decode()
+    assert "Une source" in html
+    assert "Revoke" not in html and "revoke" not in html
