@@ -1,4 +1,6 @@
+import enum
 from datetime import timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -38,6 +40,16 @@ from .renditions import CROPS
 from .tasks import mail_sent_back_note_task
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+class NotePurpose(enum.StrEnum):
+    """What the note page is for."""
+
+    SEND_BACK = "send_back"  # an editor sends articles back to their authors
+    ADD = "add"  # a note the article's page refused, to correct
+
+    # The note template compares against members: it must not call the class.
+    do_not_call_in_templates = enum.nonmember(True)
 
 
 def is_editor(user):
@@ -312,18 +324,13 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("point d’intérêt"))
     def focal_point(self, obj):
         """The picker that sets hero_focal_x/y, with previews of the crops."""
-        labels = {
-            "card": _("Cartes (3:2)"),
-            "lead": _("Image d’ouverture (16:9)"),
-            "social": _("Réseaux sociaux (1200 × 630)"),
-        }
         return render_to_string(
             "admin/articles/article/focal_point.html",
             {
                 "image_url": obj.hero_image.url if obj is not None and obj.hero_image else "",
+                # repr: every digit, so that the previews crop as renditions.py does.
                 "crops": [
-                    {"ratio": f"{crop.ratio:.6f}", "label": labels[name]}
-                    for name, crop in CROPS.items()
+                    {"ratio": repr(crop.ratio), "label": crop.label} for crop in CROPS.values()
                 ],
             },
         )
@@ -478,7 +485,9 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         if form.is_valid():
             self._send_back(request, articles, form.cleaned_data["text"])
             return None
-        return self._note_page(request, form, articles, purpose="send_back", from_action=True)
+        return self._note_page(
+            request, form, articles, purpose=NotePurpose.SEND_BACK, from_action=True
+        )
 
     def _send_back(self, request, articles, text):
         sent, skipped, unreachable = 0, [], []
@@ -499,7 +508,8 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
                 )
                 if not note.recipients().exists():
                     unreachable.append(article.title)
-                mail_sent_back_note_task.enqueue(note.pk)
+                # Queued at commit: a worker must find the note it is given.
+                transaction.on_commit(partial(mail_sent_back_note_task.enqueue, note.pk))
             sent += 1
         if sent:
             self.message_user(
@@ -655,11 +665,12 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Renvoyer à l’auteur avec une note")
-            if purpose == "send_back"
+            if purpose == NotePurpose.SEND_BACK
             else _("Ajouter une note"),
             "form": form,
             "articles": articles,
             "purpose": purpose,
+            "NotePurpose": NotePurpose,
             "from_action": from_action,
         }
         return TemplateResponse(request, "admin/articles/article/note_form.html", context)
@@ -675,7 +686,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = ArticleNoteForm(request.POST)
         if not form.is_valid():
-            return self._note_page(request, form, [article], purpose="add")
+            return self._note_page(request, form, [article], purpose=NotePurpose.ADD)
         ArticleNote.objects.create(
             article=article, created_by=request.user, text=form.cleaned_data["text"]
         )
@@ -713,7 +724,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
             self._send_back(request, [article], form.cleaned_data["text"])
             changelist = reverse("admin:articles_article_changelist")
             return redirect(f"{changelist}?etat={Article.Status.REVIEW}")
-        return self._note_page(request, form, [article], purpose="send_back")
+        return self._note_page(request, form, [article], purpose=NotePurpose.SEND_BACK)
 
     def preview_view(self, request, pk):
         from .views import render_article_preview

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from newsroom.links import path_of
-from newsroom.pagecache import versioned_key, versioned_timeout
+from newsroom.pagecache import limit_page_lifetime, versioned_key, versioned_timeout
 
 from .fields import (
     PlainCharField,
@@ -254,25 +254,32 @@ class ArticleQuerySet(models.QuerySet):
         tag_ids = [tag.pk for tag in article.tags.all()]
         where_sql, where_params = self._where_sql()
         table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
-        columns = ", ".join(f'"{table}"."{column}"' for column in CARD_COLUMNS)
+        # Ranked on ids and dates only; the card columns of the few chosen are
+        # read last (reading them for every candidate cost most of the query).
+        card_columns = ", ".join(f'chosen."{column}"' for column in CARD_COLUMNS)
         sql = f"""
-            SELECT recent.*, {_section_columns("section")}, (
-                SELECT count(*) FROM "{tags_table}" t
-                WHERE t.article_id = recent.id AND t.tag_id = ANY(%s)
-            ) AS shared_tags
-            FROM "{Section._meta.db_table}" section JOIN (
-                SELECT {columns} FROM "{table}"
-                WHERE {where_sql} AND "{table}".id <> %s AND (
-                    "{table}".section_id = %s OR EXISTS (
-                        SELECT 1 FROM "{tags_table}" t
-                        WHERE t.article_id = "{table}".id AND t.tag_id = ANY(%s)
+            SELECT {card_columns}, {_section_columns("section")} FROM (
+                SELECT recent.id, recent.published_at, (
+                    SELECT count(*) FROM "{tags_table}" t
+                    WHERE t.article_id = recent.id AND t.tag_id = ANY(%s)
+                ) AS shared_tags
+                FROM (
+                    SELECT "{table}".id, "{table}".published_at FROM "{table}"
+                    WHERE {where_sql} AND "{table}".id <> %s AND (
+                        "{table}".section_id = %s OR EXISTS (
+                            SELECT 1 FROM "{tags_table}" t
+                            WHERE t.article_id = "{table}".id AND t.tag_id = ANY(%s)
+                        )
                     )
-                )
-                ORDER BY "{table}".published_at DESC
+                    ORDER BY "{table}".published_at DESC
+                    LIMIT %s
+                ) recent
+                ORDER BY shared_tags DESC, recent.published_at DESC
                 LIMIT %s
-            ) recent ON recent.section_id = section.id
-            ORDER BY shared_tags DESC, recent.published_at DESC
-            LIMIT %s
+            ) ranked
+            JOIN "{table}" chosen ON chosen.id = ranked.id
+            JOIN "{Section._meta.db_table}" section ON section.id = chosen.section_id
+            ORDER BY ranked.shared_tags DESC, ranked.published_at DESC
         """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
         params = [
             tag_ids,
@@ -664,14 +671,12 @@ class Article(models.Model):
             )
         return problems
 
-    def translation_problems(self, translators=None):
+    def translation_problems(self, translators):
         """What a translation credit lacks, by field, in French: a translator, an
-        original title or address needs the original language. A form passes the
-        translators it is about to save."""
+        original title or address needs the original language. The form passes
+        the translators it is about to save."""
         if self.original_language:
             return {}
-        if translators is None:
-            translators = list(self.translators.all()) if self.pk else []
         if translators or self.original_title or self.original_url:
             return {
                 "original_language": _(
@@ -977,21 +982,20 @@ class ReadCountQuerySet(models.QuerySet):
 
     def most_read(self, since, limit):
         """The public articles read most since ``since``, most read first, each
-        with ``reads``: the card columns only."""
-        reads = (
+        with ``reads``: the card columns only. It sums the counts of the window
+        (an index range on the hour), whatever the archive's size, then reads
+        the few cards."""
+        totals = list(
             self.since(since)
-            .filter(article=models.OuterRef("pk"))
-            .values("article")
+            .filter(article__in=Article.objects.published())
+            .values_list("article")
             .annotate(total=models.Sum("count"))
-            .values("total")
+            .order_by("-total", "-article__published_at")[:limit]
         )
-        return list(
-            Article.objects.published()
-            .for_listing()
-            .annotate(reads=models.Subquery(reads))
-            .filter(reads__gt=0)
-            .order_by("-reads", "-published_at")[:limit]
-        )
+        cards = Article.objects.for_listing().in_bulk([pk for pk, _ in totals])
+        for pk, total in totals:
+            cards[pk].reads = total
+        return [cards[pk] for pk, _ in totals]
 
 
 class ReadCount(models.Model):
@@ -1022,11 +1026,14 @@ MOST_READ_CACHE_KEY = "articles:most-read"
 
 
 def cached_most_read():
-    """« Les plus lus » (settings.MOST_READ_HOURS, MOST_READ_COUNT), from the
-    cache for MOST_READ_REFRESH_SECONDS, and while content is unchanged (an
+    """« Les plus lus » (settings.MOST_READ_HOURS, MOST_READ_COUNT), the same
+    for every reader from one refresh time (a multiple of
+    MOST_READ_REFRESH_SECONDS) to the next, and while content is unchanged (an
     unpublished article leaves the list at once)."""
     refresh = settings.MOST_READ_REFRESH_SECONDS
     window = int(time.time() // refresh)
+    # Pages showing the list are kept until it is refreshed, not longer.
+    limit_page_lifetime((window + 1) * refresh)
     key = versioned_key(f"{MOST_READ_CACHE_KEY}:{window}")
     articles = cache.get(key)
     if articles is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Crop:
+    label: str  # for the editors, in the focal point picker
     ratio: float
     widths: tuple[int, ...]
     formats: tuple[str, ...] = ("jpeg", "webp")
@@ -29,9 +31,9 @@ class Crop:
 # the article and of the home page 16:9, and the image social networks and
 # search engines show (Open Graph, JSON-LD) at 1.91:1, 1200 × 630.
 CROPS = {
-    "card": Crop(3 / 2, (480, 800)),
-    "lead": Crop(16 / 9, (800, 1200, 1600)),
-    "social": Crop(1200 / 630, (1200,), ("jpeg",)),
+    "card": Crop(_("Cartes (3:2)"), 3 / 2, (480, 800)),
+    "lead": Crop(_("Image d’ouverture (16:9)"), 16 / 9, (800, 1200, 1600)),
+    "social": Crop(_("Réseaux sociaux (1200 × 630)"), 1200 / 630, (1200,), ("jpeg",)),
 }
 ENCODERS = {
     "jpeg": ("JPEG", "jpg", {"quality": 82, "optimize": True, "progressive": True}),
@@ -51,7 +53,8 @@ def renditions_key(name, focal_x, focal_y):
 def crop_box(width, height, ratio, focal_x=CENTRE, focal_y=CENTRE):
     """The largest box of ``ratio`` inside a ``width`` × ``height`` image, centred
     on the focal point (fractions of the width and height) as far as the edges
-    allow: (left, top, right, bottom)."""
+    allow: (left, top, right, bottom). static/js/focal-point.js computes the same
+    box for its previews (with Python's rounding of halves to even)."""
     if width / height > ratio:
         box_width, box_height = max(1, min(width, round(height * ratio))), height
     else:

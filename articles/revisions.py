@@ -71,7 +71,10 @@ def _value(data, name):
     if name in data:
         return data[name]
     field = Article._meta.get_field(name)
-    return field.get_default() if field.has_default() else None
+    if field.many_to_many:
+        return []
+    # As a new article stores it: the default, "" for text, None for the others.
+    return _stored(Article(), name) if field.concrete else None
 
 
 def record(article, user, note=""):

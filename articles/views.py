@@ -6,6 +6,7 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -15,11 +16,12 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from newsroom.views import posted_from_this_site
+from newsroom.views import client_ip, posted_from_this_site
 
 from .models import (
     SEARCH_RANKED,
@@ -261,11 +263,22 @@ def record_read(request, pk):
     or set, no address or browser stored. Always an empty answer."""
     agent = request.headers.get("User-Agent", "")
     readable = pk < 2**63 and agent and not BOTS.search(agent)  # ids are bigint
-    if readable and posted_from_this_site(request):
+    if readable and posted_from_this_site(request) and _first_reading(request, pk):
         ReadCount.objects.record(pk)
     response = HttpResponse(status=204)
     add_never_cache_headers(response)
     return response
+
+
+def _first_reading(request, pk):
+    """Whether this is the first reading of the article from this address in
+    READ_REPEAT_SECONDS: reloads, and a script posting in a loop, count once.
+    What is remembered, in the cache only and for that long, is a keyed hash of
+    the address and the article, under a key that changes every day: it names
+    no one and links no two days."""
+    day = timezone.now().date().isoformat()
+    digest = salted_hmac(f"reading-{day}", f"{client_ip(request)}|{pk}").hexdigest()[:32]
+    return cache.add(f"reading:{digest}", 1, settings.READ_REPEAT_SECONDS)
 
 
 @login_required

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from newsroom.views import csrf_failure, posted_from_this_site
+from newsroom.views import client_ip, csrf_failure, posted_from_this_site
 
 from .forms import PreferencesForm, SubscribeForm
 from .models import (
@@ -32,20 +32,6 @@ from .models import (
 from .tasks import process_signup_task
 
 logger = logging.getLogger(__name__)
-
-
-def client_ip(request):
-    """The client's address: REMOTE_ADDR, or the address the trusted proxies saw
-    (NUMBER_OF_PROXIES) in X-Forwarded-For."""
-    proxies = settings.NUMBER_OF_PROXIES
-    if proxies:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        ]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def link_invalid(request, purpose):

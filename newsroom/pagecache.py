@@ -79,9 +79,11 @@ class Clock:
 
 
 class _RequestClock:
-    """The clock one request reads, at most once."""
+    """The clock one request reads, at most once, and when the page it renders
+    stops being valid by itself (limit_page_lifetime)."""
 
     reading = None
+    until = math.inf
 
 
 _request_clock = contextvars.ContextVar("content_clock", default=None)
@@ -117,6 +119,16 @@ def content_clock() -> Clock:
     if holder.reading is None:
         holder.reading = read_clock()
     return holder.reading
+
+
+def limit_page_lifetime(until: float) -> None:
+    """The page being rendered shows something that changes at ``until`` (a
+    Unix time) with no write to the content (« Les plus lus » refreshed on its
+    schedule): the page cache keeps it, and lets browsers and shared caches
+    keep it, no longer."""
+    holder = _request_clock.get()
+    if holder is not None:
+        holder.until = min(holder.until, until)
 
 
 def versioned_key(name: str) -> str:
@@ -226,7 +238,7 @@ class PageCacheMiddleware:
         if request.method != "GET" or not self._storable(response):
             response["X-Page-Cache"] = "miss"
             return response
-        until = clock.valid_until(settings.PAGE_CACHE_SECONDS)
+        until = min(clock.valid_until(settings.PAGE_CACHE_SECONDS), _request_clock.get().until)
         compressed = self._compressible(response)
         content = gzip.compress(response.content, mtime=0) if compressed else response.content
         if len(content) > settings.PAGE_CACHE_MAX_BYTES:

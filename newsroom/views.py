@@ -1,8 +1,8 @@
 """Site-wide views, which belong to no app: the error pages (400, 403, 404,
-500 and the CSRF failure page, with the check that replaces CSRF cookies on
-public pages), the two files crawlers and browsers ask every
-site for (/robots.txt, /favicon.ico), and the health checks for load
-balancers and supervisors."""
+500 and the CSRF failure page), the checks that posts from public pages share
+(the client's address, and the origin check that replaces CSRF cookies), the
+two files crawlers and browsers ask every site for (/robots.txt,
+/favicon.ico), and the health checks for load balancers and supervisors."""
 
 import secrets
 import time
@@ -26,6 +26,20 @@ from django_tasks_db.models import DBTaskResult
 from newsroom.models import WorkerHeartbeat
 
 
+def client_ip(request):
+    """The client's address: REMOTE_ADDR, or the address the trusted proxies saw
+    (NUMBER_OF_PROXIES) in X-Forwarded-For."""
+    proxies = settings.NUMBER_OF_PROXIES
+    if proxies:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def posted_from_this_site(request) -> bool:
     """Whether a POST comes from one of this site's pages, as browsers tell it:
     ``Sec-Fetch-Site`` (every current browser), else ``Origin``, else
@@ -46,7 +60,10 @@ def posted_from_this_site(request) -> bool:
     source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source or source == "null":
         return False
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+    except ValueError:  # « http://[::1 » and the like: no origin at all
+        return False
     origin = f"{parts.scheme}://{parts.netloc}"
     own = f"{request.scheme}://{request.get_host()}"
     return origin == own or origin in settings.CSRF_TRUSTED_ORIGINS

@@ -139,7 +139,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_FAILURE_LIMIT", "5"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ADMIN_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "newsletter.views.client_ip"
+AXES_CLIENT_IP_CALLABLE = "newsroom.views.client_ip"
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
@@ -388,6 +388,8 @@ MOST_READ_HOURS = int(os.environ.get("MOST_READ_HOURS", "24"))
 MOST_READ_COUNT = 5
 MOST_READ_REFRESH_SECONDS = int(os.environ.get("MOST_READ_REFRESH_SECONDS", "600"))
 READ_COUNTS_KEPT_DAYS = int(os.environ.get("READ_COUNTS_KEPT_DAYS", "30"))
+# A reader's readings of one article count once in this time (reloads, loops).
+READ_REPEAT_SECONDS = int(os.environ.get("READ_REPEAT_SECONDS", "1800"))
 CSRF_FAILURE_VIEW = "newsroom.views.csrf_failure"
 
 # Health page (/sante/): a worker records that it is alive this often, and

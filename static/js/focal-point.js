@@ -8,20 +8,28 @@
     return Math.min(1, Math.max(0, value));
   }
 
+  // Python's round(): halves go to the even neighbour (Math.round takes them up).
+  function round(value) {
+    const rounded = Math.round(value);
+    return Math.abs(value % 1) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
+  }
+
   // The same box as renditions.crop_box: the largest of this ratio, centred on
   // the focal point as far as the edges allow.
   function cropBox(width, height, ratio, fx, fy) {
     let boxWidth = width;
     let boxHeight = height;
     if (width / height > ratio) {
-      boxWidth = Math.max(1, Math.min(width, Math.round(height * ratio)));
+      boxWidth = Math.max(1, Math.min(width, round(height * ratio)));
     } else {
-      boxHeight = Math.max(1, Math.min(height, Math.round(width / ratio)));
+      boxHeight = Math.max(1, Math.min(height, round(width / ratio)));
     }
-    const left = Math.min(Math.max(Math.round(fx * width - boxWidth / 2), 0), width - boxWidth);
-    const top = Math.min(Math.max(Math.round(fy * height - boxHeight / 2), 0), height - boxHeight);
+    const left = Math.min(Math.max(round(fx * width - boxWidth / 2), 0), width - boxWidth);
+    const top = Math.min(Math.max(round(fy * height - boxHeight / 2), 0), height - boxHeight);
     return { left: left, top: top, width: boxWidth, height: boxHeight };
   }
+  // For the tests, which compare it with renditions.crop_box.
+  window.newsroomCropBox = cropBox;
 
   function setup(picker) {
     const inputX = document.getElementById(picker.dataset.xInput);

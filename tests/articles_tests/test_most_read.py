@@ -1,11 +1,13 @@
 """« Les plus lus »: readings counted by a first-party beacon over real HTTP,
 aggregated per hour, no personal data; the block on home and article pages."""
 
+import re
 import urllib.error
 import urllib.request
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,8 +54,10 @@ def test_the_beacon_counts_readers_and_nothing_else(live_server):
     assert status == 204
     assert headers.get("Set-Cookie") is None
     assert "no-store" in headers["Cache-Control"]
+    cache.clear()  # the same reader, after READ_REPEAT_SECONDS
     beacon(live_server, article.pk, site="same-origin")
     assert reads(article) == 2
+    cache.clear()
 
     assert (
         beacon(live_server, article.pk, agent="Googlebot/2.1 (+http://www.google.com/bot.html)")[0]
@@ -63,12 +67,27 @@ def test_the_beacon_counts_readers_and_nothing_else(live_server):
     assert beacon(live_server, article.pk, agent="")[0] == 204
     assert beacon(live_server, article.pk, origin="https://ailleurs.example")[0] == 204
     assert beacon(live_server, article.pk, site="cross-site")[0] == 204
+    assert beacon(live_server, article.pk, origin="http://[::1")[0] == 204  # unparsable
     assert beacon(live_server, draft.pk)[0] == 204
     assert beacon(live_server, 10**30)[0] == 204
     assert beacon(live_server, article.pk + draft.pk + 1000)[0] == 204
     assert beacon(live_server, article.pk, method="GET")[0] == 405
     assert reads(article) == 2
     assert not ReadCount.objects.exclude(article=article).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reader_reloading_or_a_script_looping_counts_once(live_server, settings):
+    """Fifty posts from one address count one reading; another article read
+    from the same address counts too; the key kept in the cache is a hash that
+    names neither the address nor the article."""
+    first, second = make_article(), make_article()
+    for _ in range(50):
+        assert beacon(live_server, first.pk)[0] == 204
+    beacon(live_server, second.pk)
+    assert (reads(first), reads(second)) == (1, 1)
+    keys = list(cache._cache)  # the local memory cache of the tests
+    assert keys and not any("127.0.0.1" in key or f"|{first.pk}" in key for key in keys)
 
 
 @pytest.mark.django_db
@@ -153,3 +172,30 @@ def test_editors_see_the_counts_in_the_article_list(admin_client):
     row = content[content.index("Compté") :]
     assert '<td class="field-reads_day">2</td>' in row
     assert '<td class="field-reads_week">3</td>' in row
+
+
+@pytest.mark.django_db
+def test_pages_with_the_block_are_kept_until_the_list_is_refreshed(client, settings):
+    """A page showing « Les plus lus » is kept by the page cache, and by browsers
+    and shared caches, until the list's next refresh time, then made again
+    with the new list: the block's stated freshness holds."""
+    import time
+
+    settings.PAGE_CACHE_ENABLED = True
+    settings.MOST_READ_REFRESH_SECONDS = 2
+    first, second = make_article(title="Lu d’abord"), make_article(title="Lu ensuite")
+    ReadCount.objects.record(first.pk)
+    time.sleep(2 - time.time() % 2 + 0.05)  # the start of a refresh window
+    response = client.get("/")
+    assert response["X-Page-Cache"] == "miss"
+    # Shared caches may keep it until the refresh, not their usual minute.
+    s_maxage = int(re.search(r"s-maxage=(\d+)", response["Cache-Control"]).group(1))
+    assert s_maxage <= 2
+    for _ in range(3):
+        ReadCount.objects.record(second.pk)
+    assert client.get("/")["X-Page-Cache"] == "hit"
+    time.sleep(2 - time.time() % 2 + 0.05)  # the next window
+    response = client.get("/")
+    assert response["X-Page-Cache"] == "miss"
+    block = most_read_block(response.content.decode())
+    assert block.index("Lu ensuite") < block.index("Lu d’abord")

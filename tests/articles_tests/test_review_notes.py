@@ -191,7 +191,7 @@ def test_the_review_list_shows_each_articles_open_notes_in_constant_queries(news
 
 
 def test_an_editor_sends_an_article_back_and_its_author_gets_the_note_by_email(
-    newsroom, smtp_server
+    newsroom, smtp_server, django_capture_on_commit_callbacks
 ):
     """From the article's page, « Renvoyer à l’auteur avec une note » asks for the
     note; the article goes back to draft (a revision says why), the note is on
@@ -206,9 +206,12 @@ def test_an_editor_sends_an_article_back_and_its_author_gets_the_note_by_email(
     assertContains(page, send_back_url(article))
     form = client.get(send_back_url(article))
     assertContains(form, "Cet article repasse en brouillon")
-    response = client.post(
-        send_back_url(article), {"note-text": "Le 3e intertitre promet\nplus que le texte."}
-    )
+    # The mail is queued when the note is committed, not before.
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(
+            send_back_url(article), {"note-text": "Le 3e intertitre promet\nplus que le texte."}
+        )
+    assert len(queued) == 1
     assertRedirects(response, REVIEW_LIST, fetch_redirect_response=False)
 
     article.refresh_from_db()
@@ -235,7 +238,9 @@ def test_an_editor_sends_an_article_back_and_its_author_gets_the_note_by_email(
     assert f'href="http://testserver{change_url(article)}"' in html
 
 
-def test_the_send_back_action_asks_once_for_the_note_of_several_articles(newsroom, mailoutbox):
+def test_the_send_back_action_asks_once_for_the_note_of_several_articles(
+    newsroom, mailoutbox, django_capture_on_commit_callbacks
+):
     """From the list, the action's page lists the selected articles in review
     and asks for a note; each goes back to draft with it and its authors are
     mailed. A selected draft is left alone."""
@@ -249,15 +254,16 @@ def test_the_send_back_action_asks_once_for_the_note_of_several_articles(newsroo
     page = client.post(REVIEW_LIST, selected)
     assertContains(page, "Ces 2 articles repassent en brouillon")
     assertNotContains(page, "Brouillon</a>")
-    response = client.post(
-        REVIEW_LIST,
-        {
-            "action": "send_back",
-            "_selected_action": [first.pk, second.pk],
-            "apply": "1",
-            "note-text": "Sources à citer.",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            REVIEW_LIST,
+            {
+                "action": "send_back",
+                "_selected_action": [first.pk, second.pk],
+                "apply": "1",
+                "note-text": "Sources à citer.",
+            },
+        )
     assert response.status_code == 302
     for article in (first, second):
         article.refresh_from_db()
@@ -353,8 +359,17 @@ def test_a_notes_text_appears_nowhere_readers_or_sources_look(client):
     assert SECRET not in staff.get(draft.get_absolute_url()).content.decode()
     preview = reverse("admin:articles_article_preview", args=[draft.pk])
     assert SECRET not in staff.get(preview).content.decode()
+
+    # Sent back with the note through the editor's page: the revision it leaves
+    # says why, not what the note says.
+    reviewed = make_article(published=False, status=Article.Status.REVIEW, authors=[author])
+    staff.post(send_back_url(reviewed), {"note-text": f"{SECRET} : à reprendre."})
+    revision = ArticleRevision.objects.get(article=reviewed)
+    assert revision.note == "Renvoyé à l’auteur avec une note"
+    assert reviewed.notes.get().text.startswith(SECRET)
     assert not any(
-        SECRET in str(data) for data in ArticleRevision.objects.values_list("data", flat=True)
+        SECRET in f"{note} {data}"
+        for note, data in ArticleRevision.objects.values_list("note", "data")
     )
 
 

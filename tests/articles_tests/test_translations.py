@@ -277,3 +277,11 @@ def test_the_translators_table_advances_the_content_clock():
         )
         triggers = {row[0] for row in cursor.fetchall()}
     assert "newsroom_content_changed" in triggers
+
+
+def test_every_original_language_has_its_credit_phrase():
+    """Each language an editor may choose has its « Traduit du/de la … » phrase."""
+    from articles.models import TRANSLATED_FROM, OriginalLanguage
+
+    assert set(TRANSLATED_FROM) == set(OriginalLanguage)
+    assert all(str(phrase).startswith("Traduit d") for phrase in TRANSLATED_FROM.values())

@@ -97,6 +97,18 @@ def test_restoring_brings_the_focal_point_back_and_old_revisions_read_as_centred
     assert article.hero_renditions["key"].endswith("|0.200|0.500|v2")
 
 
+def test_fields_added_after_a_revision_read_as_a_new_article_has_them():
+    """A revision written before the translation fields (or any later field)
+    existed shows no change of them: text fields read as empty, lists as empty."""
+    article = make_article()
+    old = revisions.after_edit(article, None)
+    added = ("original_language", "original_title", "original_url", "translators")
+    data = {name: value for name, value in old.data.items() if name not in added}
+    assert revisions.diff_data(data, revisions.snapshot(article)) == []
+    ArticleRevision.objects.filter(pk=old.pk).update(data=data)
+    assert revisions.record(article, None).changed_fields == []
+
+
 def test_a_revision_older_than_the_focal_point_reads_as_centred():
     """A revision written before the focal point existed reads as the centre: it
     shows no change of it, and restoring it centres the crops."""

@@ -89,3 +89,30 @@ def test_a_new_image_is_shown_in_the_picker_before_it_is_saved(page, tmp_path):
     page.locator(".focal-picker__stage").wait_for()
     assert page.locator(".focal-picker__image").get_attribute("src").startswith("blob:")
     assert page.input_value("#id_hero_focal_x") == "0.5"
+
+
+def test_the_previews_crop_exactly_as_the_copies_are_made(page):
+    """The picker's previews compute the same boxes as renditions.crop_box, to
+    the pixel, rounding halves as Python does, for every crop and many sizes."""
+    import random
+
+    from articles.renditions import CROPS, crop_box
+
+    article = make_article(hero_image=two_halves(), hero_image_alt="x", authors=[make_author()])
+    sign_in_as_editor(page)
+    page.goto(f"/admin/articles/article/{article.pk}/change/")
+    page.wait_for_function("typeof window.newsroomCropBox === 'function'")
+    chance = random.Random(6)
+    cases = [
+        (width, height, crop.ratio, round(chance.random(), 3), round(chance.random(), 3))
+        for crop in CROPS.values()
+        for width, height in [(1000, 1000), (1600, 900), (901, 1333), (1200, 630), (7, 3)]
+        + [(chance.randint(1, 5000), chance.randint(1, 5000)) for _ in range(60)]
+    ]
+    boxes = page.evaluate(
+        "cases => cases.map(([w, h, r, x, y]) => {"
+        " const b = window.newsroomCropBox(w, h, r, x, y);"
+        " return [b.left, b.top, b.left + b.width, b.top + b.height]; })",
+        cases,
+    )
+    assert [tuple(box) for box in boxes] == [crop_box(*case) for case in cases]

@@ -105,6 +105,7 @@ def test_form_errors_and_posts_are_private(client):
         ({"HTTP_ORIGIN": "https://evil.example"}, False),
         ({"HTTP_ORIGIN": "null"}, False),
         ({"HTTP_REFERER": "https://evil.example/page"}, False),
+        ({"HTTP_ORIGIN": "http://[::1"}, False),  # unparsable: refused, not a 500
         ({}, False),
     ],
 )
