@@ -9,6 +9,7 @@ import hashlib
 import imaplib
 import logging
 import mailbox
+import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.parser import BytesHeaderParser
@@ -92,9 +93,20 @@ class Report:
     detail: str
 
 
+# Control characters, NUL among them: PostgreSQL refuses NUL in a string, and
+# none belongs in an address, a Message-ID or a diagnostic.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _text(value):
+    """A header's value as one line of text without control characters (a
+    report is a stranger's message: it may hold anything)."""
+    return CONTROL_CHARACTERS.sub("", " ".join(str(value or "").split()))
+
+
 def _address(value):
     """« rfc822; reader@example.org » → « reader@example.org »."""
-    value = str(value or "").strip()
+    value = _text(value).strip()
     kind, _separator, address = value.partition(";")
     return (address if _separator else kind).strip().strip("<>")
 
@@ -108,12 +120,12 @@ def _original_message_id(message):
             payload = part.get_payload()
             original = payload[0] if isinstance(payload, list) and payload else payload
             if hasattr(original, "get"):
-                return str(original.get("Message-ID", "") or "")
+                return _text(original.get("Message-ID"))
         if content_type == "text/rfc822-headers":
             headers = BytesHeaderParser(policy=policy.compat32).parsebytes(
                 part.get_payload(decode=True) or b""
             )
-            return str(headers.get("Message-ID", "") or "")
+            return _text(headers.get("Message-ID"))
     return ""
 
 
@@ -152,13 +164,13 @@ def parse_report(message):
     message_id = _original_message_id(message)
     reports = []
     for group in groups[1:]:
-        action = str(group.get("Action", "") or "").strip().lower()
-        status = str(group.get("Status", "") or "").strip().split(" ")[0]
+        action = _text(group.get("Action")).strip().lower()
+        status = _text(group.get("Status")).strip().split(" ")[0]
         email = _address(group.get("Final-Recipient")) or _address(group.get("Original-Recipient"))
         kind = _kind_of(action, status)
         if kind is None or not email:
             continue
-        diagnostic = " ".join(str(group.get("Diagnostic-Code", "") or "").split())
+        diagnostic = _text(group.get("Diagnostic-Code"))
         reports.append(Report(kind, email, message_id, status, f"{status} {diagnostic}".strip()))
     return reports
 
@@ -175,7 +187,7 @@ def _parse_feedback(message):
     message_id = _original_message_id(message)
     if not email and not message_id:
         return None
-    kind_text = str(fields.get("Feedback-Type", "abuse") or "abuse").strip()
+    kind_text = _text(fields.get("Feedback-Type")).strip() or "abuse"
     return [Report(MailEvent.Kind.COMPLAINT, email, message_id, "", f"ARF {kind_text}")]
 
 
@@ -191,7 +203,7 @@ def record_report_message(raw: bytes):
         return "ignored"
     if reports is None:
         return "ignored"
-    report_id = str(message.get("Message-ID", "") or "") or hashlib.sha256(raw).hexdigest()
+    report_id = _text(message.get("Message-ID")) or hashlib.sha256(raw).hexdigest()
     try:
         at = parsedate_to_datetime(str(message.get("Date", "")))
         at = at if timezone.is_aware(at) else None

@@ -7,6 +7,7 @@ suppression; the guardrails that pause a send and tell the editors."""
 import hashlib
 import hmac
 import json
+import mailbox
 import re
 import smtplib
 import time
@@ -223,6 +224,7 @@ def test_soft_bounces_block_an_address_after_the_limit(settings):
         b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: x\r\n--b--\r\n",
         dsn("inconnu@exemple.org", "<rien@nulle.part>"),
+        dsn("inconnu\x00@exemple.org", "<rien\x00@nulle.part>", dsn_id="<\x00@mx>"),
     ],
 )
 def test_malformed_or_unknown_reports_are_ignored(raw):
@@ -461,3 +463,69 @@ def test_editors_unblock_an_address_from_the_admin(admin_client):
     assert page.status_code == 200 and re.search(
         r"retours de messagerie", page.content.decode(), re.I
     )
+
+
+def sent_delivery(email, message_id):
+    """A confirmed subscriber at ``email`` whose issue left with ``message_id``."""
+    subscriber = make_subscriber(email=email, status="confirmed")
+    issue = make_issue(articles=0)
+    Delivery.objects.create_for(issue)
+    Delivery.objects.filter(issue=issue, subscriber=subscriber).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now(), message_id=message_id
+    )
+    return subscriber
+
+
+def maildir_with(path, *messages):
+    """A Maildir at ``path`` holding ``messages`` (raw bytes), unread."""
+    folder = mailbox.Maildir(path, create=True)
+    for raw in messages:
+        folder.add(raw)
+    return path
+
+
+def test_a_report_with_nul_characters_does_not_stop_the_reader(tmp_path, capsys):
+    """A report whose recipient and Message-ID hold NUL characters (which
+    PostgreSQL refuses in a string) is read like any other, without them; the
+    good report beside it is recorded, and the next run reads nothing again."""
+    subscriber = sent_delivery("bon@exemple.org", "<bon@newsroom.localhost>")
+    path = maildir_with(
+        tmp_path / "bounces",
+        dsn("inconnu\x00@exemple.org", "<autre\x00@newsroom.localhost>", dsn_id="<n\x00@mx>"),
+        dsn("bon@exemple.org", "<bon@newsroom.localhost>"),
+    )
+    call_command("read_bounces", maildir=str(path))
+    assert "2 rapport(s) lu(s), 1 retour(s) nouveau(x)" in capsys.readouterr().out
+    assert Subscriber.objects.get(pk=subscriber.pk).suppression_reason == Suppression.HARD_BOUNCE
+    call_command("read_bounces", maildir=str(path))
+    assert "0 rapport(s) lu(s), 0 retour(s) nouveau(x)" in capsys.readouterr().out
+
+
+def test_a_message_that_cannot_be_recorded_is_set_aside(tmp_path, capsys, monkeypatch):
+    """Whatever goes wrong while recording one message (here the database
+    refusing it), the reader logs it, marks it read, counts it as unreadable
+    and goes on: the next message is recorded, and later runs do not stop on
+    the bad one."""
+    from newsletter.models import MailEventQuerySet
+
+    subscriber = sent_delivery("bon@exemple.org", "<bon@newsroom.localhost>")
+    record = MailEventQuerySet.record
+
+    def refuse_one(self, kind, **fields):
+        if fields.get("email") == "panne@exemple.org":
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        return record(self, kind, **fields)
+
+    monkeypatch.setattr(MailEventQuerySet, "record", refuse_one)
+    path = maildir_with(
+        tmp_path / "bounces",
+        dsn("panne@exemple.org", "<panne@newsroom.localhost>"),
+        dsn("bon@exemple.org", "<bon@newsroom.localhost>"),
+    )
+    call_command("read_bounces", maildir=str(path))
+    out = capsys.readouterr().out
+    assert "1 rapport(s) lu(s), 1 retour(s) nouveau(x)" in out
+    assert "1 message(s) illisible(s)" in out
+    assert Subscriber.objects.get(pk=subscriber.pk).suppressed_at is not None
+    call_command("read_bounces", maildir=str(path))
+    assert "0 rapport(s) lu(s)" in capsys.readouterr().out
