@@ -536,10 +536,6 @@ class Subscriber(models.Model):
             ).update(status=Subscription.Status.LEFT, left_at=now)
             if not left:
                 return
-            # An issue of that newsletter still being sent will not reach them.
-            self.deliveries.filter(
-                status=Delivery.Status.PENDING, issue__newsletter=newsletter
-            ).update(status=Delivery.Status.SKIPPED)
             ConsentEvent.objects.create(
                 subscriber=self,
                 newsletter=newsletter,
@@ -568,10 +564,6 @@ class Subscriber(models.Model):
             self.status = self.Status.UNSUBSCRIBED
             self.unsubscribed_at = now
             self.save(update_fields=["status", "unsubscribed_at"])
-            # An issue still being sent will not reach them.
-            self.deliveries.filter(status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.SKIPPED
-            )
             ConsentEvent.objects.bulk_create(
                 ConsentEvent(
                     subscriber=self,
@@ -606,15 +598,11 @@ class Subscriber(models.Model):
                     self.leave(newsletter, ConsentEvent.Method.PREFERENCES, ip=ip)
 
     def suppress(self, reason):
-        """No more mail to this address (``reason``: a Suppression); what is
-        still waiting for it is cancelled. Returns whether it was not already."""
-        with transaction.atomic():
-            blocked = Subscriber.objects.filter(pk=self.pk, suppressed_at__isnull=True).update(
-                suppressed_at=timezone.now(), suppression_reason=reason
-            )
-            self.deliveries.filter(status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.SKIPPED
-            )
+        """No more mail to this address (``reason``: a Suppression). Returns
+        whether it was not already."""
+        blocked = Subscriber.objects.filter(pk=self.pk, suppressed_at__isnull=True).update(
+            suppressed_at=timezone.now(), suppression_reason=reason
+        )
         self.refresh_from_db(fields=["suppressed_at", "suppression_reason"])
         return bool(blocked)
 
@@ -650,9 +638,6 @@ class Subscriber(models.Model):
             self.token_key = new_token_key()
             self.save()
             ConsentEvent.objects.filter(subscriber=self).update(ip="")
-            self.deliveries.filter(status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.SKIPPED
-            )
             self.subscriptions.filter(status__in=Subscription.HELD).update(
                 status=Subscription.Status.LEFT, left_at=timezone.now()
             )
@@ -1216,11 +1201,16 @@ class DeliveryQuerySet(models.QuerySet):
 
     def claim(self, issue, size):
         """Take up to ``size`` waiting deliveries of ``issue`` for this sender;
-        concurrent senders never get the same ones. Commits at once."""
+        concurrent senders never get the same ones. Commits at once.
+
+        Waiting deliveries whose reader no longer receives the issue's
+        newsletter (recipients_of(), asked again now: they left it,
+        unsubscribed, were blocked or erased since it was queued) are cancelled
+        instead; so are those put back in the queue by recover() or
+        resend_uncertain()."""
         with transaction.atomic():
-            # Readers who left since the issue was queued do not get it.
             self.filter(issue=issue, status=Delivery.Status.PENDING).exclude(
-                subscriber__in=Subscriber.objects.confirmed()
+                subscriber__in=Subscriber.objects.recipients_of(issue.newsletter_id)
             ).update(status=Delivery.Status.SKIPPED)
             ids = list(
                 self.filter(issue=issue, status=Delivery.Status.PENDING)
@@ -1231,7 +1221,22 @@ class DeliveryQuerySet(models.QuerySet):
             self.filter(pk__in=ids).update(
                 status=Delivery.Status.CLAIMED, claimed_at=timezone.now()
             )
-        return list(self.filter(pk__in=ids).select_related("subscriber").order_by("pk"))
+        return list(self.filter(pk__in=ids).select_related("subscriber", "issue").order_by("pk"))
+
+    def hand_over(self, delivery, message_id):
+        """Mark a claimed delivery as being handed to the mail server (committed
+        before the message leaves, so that a sender dying then leaves it
+        uncertain, never sent twice), if its reader still receives the issue's
+        newsletter: recipients_of() is asked in the same statement, so a reader
+        who left while the batch was going out gets nothing. Otherwise the
+        delivery is cancelled. Returns whether the message may leave."""
+        claimed = self.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED)
+        taken = claimed.filter(
+            subscriber__in=Subscriber.objects.recipients_of(delivery.issue.newsletter_id)
+        ).update(status=Delivery.Status.SENDING, message_id=message_id)
+        if not taken:
+            claimed.update(status=Delivery.Status.SKIPPED)
+        return bool(taken)
 
     def recover(self, issue):
         """After a sender died: deliveries it claimed but never handed to SMTP go
