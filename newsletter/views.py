@@ -144,22 +144,35 @@ def confirm(request, token):
     )
 
 
+def newsletter_of_link(newsletter_id, slug, issue):
+    """The newsletter an unsubscribe link names (by number, or, in links sent
+    before, by slug), or None. A slug may have been renamed, or even given to
+    another newsletter, since the email left: the link's issue says which
+    newsletter it was; the slug serves only when the issue is unknown."""
+    if newsletter_id is not None:
+        return Newsletter.objects.filter(pk=newsletter_id).first()
+    sent = Issue.objects.filter(pk=issue).select_related("newsletter").first() if issue else None
+    return sent.newsletter if sent else Newsletter.objects.filter(slug=slug).first()
+
+
 @csrf_exempt  # one-click unsubscribe (RFC 8058) posts without cookies or CSRF token
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def unsubscribe(request, token, newsletter=None, issue=None):
+def unsubscribe(request, token, newsletter=None, issue=None, newsletter_id=None):
     """GET shows a button. A POST unsubscribes at once and answers 200 without a
     redirect, as RFC 8058 asks of one-click unsubscribe.
 
-    The link of an issue names its newsletter (and the issue): it leaves that
-    newsletter only, and the page offers the others. A link without one (in
-    emails sent before there were several newsletters, and in confirmation
-    emails) leaves them all."""
+    The link of an issue names its newsletter by number (and the issue): it
+    leaves that newsletter only, and the page offers the others. Links sent
+    before named the newsletter by its slug, which may have been renamed
+    since: they are read through their issue, whose newsletter never changes.
+    A link without a newsletter (in emails sent before there were several
+    newsletters, and in confirmation emails) leaves them all."""
     subscriber = Subscriber.objects.from_token(token, Subscriber.TokenPurpose.UNSUBSCRIBE)
     if subscriber is None:
         return link_invalid(request, Subscriber.TokenPurpose.UNSUBSCRIBE)
-    if newsletter is not None:
-        newsletter = Newsletter.objects.filter(slug=newsletter).first()
+    if newsletter_id is not None or newsletter is not None:
+        newsletter = newsletter_of_link(newsletter_id, newsletter, issue)
         if newsletter is None:
             return link_invalid(request, Subscriber.TokenPurpose.UNSUBSCRIBE)
         # A number that is not an issue of this newsletter is only not recorded.

@@ -192,6 +192,37 @@ def test_one_click_leaves_only_the_newsletter_of_that_email(smtp_server, essenti
     )
 
 
+@pytest.mark.parametrize("link_form", ["current", "by slug, as sent before"])
+def test_one_click_still_works_after_the_newsletter_is_renamed(
+    smtp_server, essentiel, alertes, link_form
+):
+    """Renaming a newsletter's address (its slug) does not break the
+    unsubscribe links of the emails already sent: the one-click POST still
+    leaves that newsletter. Links sent with the slug in them are understood
+    too, through their issue."""
+    subscriber = make_subscriber(
+        email="lit@exemple.fr", status="confirmed", newsletters=[None, alertes]
+    )
+    issue = make_issue(articles=1, newsletter=alertes)
+    Delivery.objects.create_for(issue)
+    send_issue(issue)
+    message = message_from_bytes(smtp_server[0].content, policy=policy.default)
+    path = urlsplit(re.search(r"<(https?://[^>]+)>", message["List-Unsubscribe"]).group(1)).path
+    if link_form != "current":
+        token = subscriber.make_token("unsubscribe")
+        path = f"/newsletter/desinscription/{token}/alertes/{issue.pk}/"
+    Newsletter.objects.filter(pk=alertes.pk).update(slug="alertes-urgentes")
+
+    response = Client(enforce_csrf_checks=True).post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 200
+    assert list(subscriber.newsletters_in(Subscription.Status.ACTIVE)) == [essentiel]
+    withdrawal = subscriber.consent_events.get(kind=ConsentEvent.Kind.WITHDRAWN)
+    assert (withdrawal.newsletter, withdrawal.issue) == (alertes, issue)
+
+
 def test_links_sent_before_there_were_several_newsletters_leave_them_all(client, alertes):
     """An unsubscribe link without a newsletter (older emails) leaves everything."""
     subscriber = make_subscriber(status="confirmed", newsletters=[None, alertes])
@@ -201,12 +232,14 @@ def test_links_sent_before_there_were_several_newsletters_leave_them_all(client,
 
 
 def test_an_unknown_newsletter_or_issue_in_an_unsubscribe_link_changes_nothing(client, alertes):
-    """A made-up newsletter is an invalid link (400, in French); a number that is
-    not one of its issues is only not recorded."""
+    """A made-up newsletter (slug or number) is an invalid link (400, in
+    French); a number that is not one of its issues is only not recorded."""
     subscriber = make_subscriber(status="confirmed", newsletters=[alertes])
     token = subscriber.make_token("unsubscribe")
     response = client.post(f"/newsletter/desinscription/{token}/inconnue/")
     assert response.status_code == 400 and "n’est pas valide" in response.content.decode()
+    response = client.post(f"/newsletter/desinscription/{token}/liste/{10**30}/1/")
+    assert response.status_code == 400
     assert subscriber.newsletters_in(Subscription.Status.ACTIVE).exists()
     response = client.post(f"/newsletter/desinscription/{token}/alertes/{10**30}/")
     assert response.status_code == 200
