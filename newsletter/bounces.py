@@ -75,6 +75,7 @@ def record_provider_event(sender, event, esp_name, **kwargs):
             at=event.timestamp,
             source=esp_name,
             detail=detail,
+            authenticated=True,  # anymail checked the provider's signature or password
         )
     )
 

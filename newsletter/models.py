@@ -1293,15 +1293,32 @@ def _bare_message_id(value):
 
 
 class MailEventQuerySet(models.QuerySet):
-    def record(self, kind, *, key, message_id="", email="", at=None, source="", detail=""):
+    def record(
+        self,
+        kind,
+        *,
+        key,
+        message_id="",
+        email="",
+        at=None,
+        source="",
+        detail="",
+        authenticated=False,
+    ):
         """Record what the mail system said about a message (``kind``: a
         MailEvent.Kind), once per ``key`` (a webhook or a DSN read twice counts
         once), and act on it: a hard bounce or a complaint blocks the address,
         soft bounces block it after NEWSLETTER_SOFT_BOUNCE_LIMIT in a row, an
-        unsubscription at the provider leaves the newsletter. The message is
-        found by its Message-ID, else the address's latest delivery. Returns
-        the event, or None when it was already recorded or concerns no
-        subscriber (nothing is kept about unknown addresses)."""
+        unsubscription at the provider leaves the newsletter. Returns the
+        event, or None when it was already recorded or concerns no subscriber
+        (nothing is kept about unknown addresses).
+
+        The message is found by its Message-ID. Only an ``authenticated``
+        report (a provider's signed webhook) may fall back on the address's
+        latest delivery: anyone can mail a report to the bounce address, so
+        one from there acts only on a message of ours it names by Message-ID,
+        and only if the recipient it names (if any: feedback reports often
+        leave it out) is that message's."""
         at = at or timezone.now()
         delivery = None
         bare = _bare_message_id(message_id)
@@ -1311,6 +1328,10 @@ class MailEventQuerySet(models.QuerySet):
                 .select_related("subscriber", "issue")
                 .first()
             )
+        if not authenticated and (
+            delivery is None or (email and email.lower() != delivery.subscriber.email.lower())
+        ):
+            return None
         if delivery is not None:
             subscriber = delivery.subscriber
         else:

@@ -529,3 +529,54 @@ def test_a_message_that_cannot_be_recorded_is_set_aside(tmp_path, capsys, monkey
     assert Subscriber.objects.get(pk=subscriber.pk).suppressed_at is not None
     call_command("read_bounces", maildir=str(path))
     assert "0 rapport(s) lu(s)" in capsys.readouterr().out
+
+
+def arf(recipient, original_message_id):
+    """A feedback report (ARF, RFC 5965): a « spam » click at a mailbox provider."""
+    boundary = "ARF-boundary"
+    return (
+        "From: abuse@fournisseur.example\r\n"
+        "To: bounces@newsroom.localhost\r\n"
+        "Subject: Plainte\r\n"
+        f"Message-ID: {make_msgid(domain='fournisseur.example')}\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=feedback-report; boundary="{boundary}"\r\n'
+        "\r\n"
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nUne plainte.\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nUser-Agent: test/1.0\r\nVersion: 1\r\n"
+        + (f"Original-Rcpt-To: {recipient}\r\n" if recipient else "")
+        + "\r\n"
+        f"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {original_message_id}\r\n\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("report", [dsn, arf])
+def test_forged_reports_in_the_bounce_mailbox_block_nobody(report):
+    """Anyone can mail the bounce address. A report there acts only on the
+    message it names by its Message-ID, and only when the recipient it names
+    is that message's: one naming a subscriber with a made-up Message-ID, or
+    a real Message-ID with someone else's address, blocks nobody."""
+    target = sent_delivery("cible@exemple.org", "<cible@newsroom.localhost>")
+    other = sent_delivery("autre@exemple.org", "<autre@newsroom.localhost>")
+    record_report_message(report("cible@exemple.org", "<invente@newsroom.localhost>"))
+    record_report_message(report("cible@exemple.org", "<autre@newsroom.localhost>"))
+    record_report_message(report("cible@exemple.org", ""))
+    assert not Subscriber.objects.filter(suppressed_at__isnull=False).exists()
+    assert not MailEvent.objects.exists()
+
+    # The genuine report: its Message-ID and its recipient agree.
+    record_report_message(report("Cible@Exemple.org", "<cible@newsroom.localhost>"))
+    assert Subscriber.objects.get(pk=target.pk).suppressed_at is not None
+    assert Subscriber.objects.get(pk=other.pk).suppressed_at is None
+
+
+def test_a_feedback_report_without_the_recipient_acts_on_its_message_id():
+    """Providers often leave the recipient out of a feedback report: the
+    Message-ID of the message (which only its recipient received) is then
+    enough."""
+    target = sent_delivery("cible@exemple.org", "<cible@newsroom.localhost>")
+    record_report_message(arf("", "<cible@newsroom.localhost>"))
+    assert Subscriber.objects.get(pk=target.pk).suppression_reason == Suppression.COMPLAINT
