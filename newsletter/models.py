@@ -25,6 +25,9 @@ CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays val
 # sent. 0.3 % is Gmail's limit on spam complaints for bulk senders.
 COMPLAINT_RATE_LIMIT = 0.003
 BOUNCE_RATE_LIMIT = 0.05
+# One complaint or one hard bounce is an accident, not a trend: on a small send
+# it alone passes the rate (1 of 100 is 1 %). A send pauses on this many at least.
+GUARDRAIL_MIN_EVENTS = 2
 # A scheduled issue that starts later than this after its time was late (its
 # worker was down): the admin and the worker say so.
 LATE_AFTER = timedelta(minutes=2)
@@ -1095,13 +1098,17 @@ class Issue(models.Model):
         """Why this send should stop (a French sentence for the editors), or
         None: complaints over COMPLAINT_RATE_LIMIT (Gmail's limit for bulk
         senders) or hard bounces over BOUNCE_RATE_LIMIT of the messages sent,
-        once NEWSLETTER_GUARDRAIL_MIN_SENT messages have gone."""
+        once NEWSLETTER_GUARDRAIL_MIN_SENT messages have gone, and never for
+        fewer than GUARDRAIL_MIN_EVENTS complaints or bounces."""
         if self.guardrails_off:
             return None
         counts = self.feedback()
         if counts["sent"] < settings.NEWSLETTER_GUARDRAIL_MIN_SENT:
             return None
-        if counts["complaint_rate"] > COMPLAINT_RATE_LIMIT:
+        if (
+            counts["complained"] >= GUARDRAIL_MIN_EVENTS
+            and counts["complaint_rate"] > COMPLAINT_RATE_LIMIT
+        ):
             return _(
                 "%(count)s plainte(s) pour %(sent)s messages envoyés (%(rate).2f %%), "
                 "au-delà de la limite de %(limit).1f %%."
@@ -1111,7 +1118,7 @@ class Issue(models.Model):
                 "rate": counts["complaint_rate"] * 100,
                 "limit": COMPLAINT_RATE_LIMIT * 100,
             }
-        if counts["bounce_rate"] > BOUNCE_RATE_LIMIT:
+        if counts["bounced"] >= GUARDRAIL_MIN_EVENTS and counts["bounce_rate"] > BOUNCE_RATE_LIMIT:
             return _(
                 "%(count)s rebond(s) définitif(s) pour %(sent)s messages envoyés "
                 "(%(rate).1f %%), au-delà de la limite de %(limit).0f %%."

@@ -364,8 +364,8 @@ def test_an_unsubscribe_at_the_provider_leaves_that_newsletter(client, settings)
 def test_complaints_past_the_limit_pause_the_send_and_tell_the_editors_once(
     smtp_server, settings, admin_client
 ):
-    """Complaints come in while the issue is going out: past 0.3 % of the
-    messages sent, the sender stops before its next batch, the issue is
+    """Complaints come in while the issue is going out: two of them, past
+    0.3 % of the messages sent, and the sender stops before its next batch, the issue is
     « suspendue », the editors get one email; its page shows the counts, and
     an editor resumes it, which sends the rest without pausing again."""
     settings.NEWSLETTER_BATCH_SIZE = 10
@@ -377,13 +377,15 @@ def test_complaints_past_the_limit_pause_the_send_and_tell_the_editors_once(
 
     def complaint_after_the_first_batch(counts):
         if counts["sent"] == 10:
-            delivery = Delivery.objects.filter(status=Delivery.Status.SENT).first()
-            MailEvent.objects.record(
-                MailEvent.Kind.COMPLAINT,
-                key="plainte-1",
-                message_id=delivery.message_id,
-                source="Mailgun",
-            )
+            for number, delivery in enumerate(
+                Delivery.objects.filter(status=Delivery.Status.SENT)[:2]
+            ):
+                MailEvent.objects.record(
+                    MailEvent.Kind.COMPLAINT,
+                    key=f"plainte-{number}",
+                    message_id=delivery.message_id,
+                    source="Mailgun",
+                )
 
     counts = send_issue(Issue.objects.get(pk=issue.pk), progress=complaint_after_the_first_batch)
 
@@ -397,7 +399,7 @@ def test_complaints_past_the_limit_pause_the_send_and_tell_the_editors_once(
     )
     page = admin_client.get(reverse("admin:newsletter_issue_progress", args=[issue.pk]))
     content = page.content.decode()
-    assert '<td id="complained">1</td>' in content and '<td id="delivered">10</td>' in content
+    assert '<td id="complained">2</td>' in content and '<td id="delivered">10</td>' in content
     assert "s’est suspendu de lui-même" in content
     # Sending it again (a worker restarting) does not get past the pause.
     assert send_issue(Issue.objects.get(pk=issue.pk))["sent"] == 10
@@ -580,3 +582,31 @@ def test_a_feedback_report_without_the_recipient_acts_on_its_message_id():
     target = sent_delivery("cible@exemple.org", "<cible@newsroom.localhost>")
     record_report_message(arf("", "<cible@newsroom.localhost>"))
     assert Subscriber.objects.get(pk=target.pk).suppression_reason == Suppression.COMPLAINT
+
+
+def sent_to(count):
+    """An issue, sending, already sent to ``count`` subscribers."""
+    subscribers = confirmed_subscribers(count)
+    issue = make_issue(articles=0)
+    issue.queue(start_sender=False)
+    Delivery.objects.filter(issue=issue).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now()
+    )
+    return Issue.objects.get(pk=issue.pk), subscribers
+
+
+@pytest.mark.parametrize(
+    "kind, min_sent, word",
+    [(MailEvent.Kind.COMPLAINT, 100, "plainte"), (MailEvent.Kind.HARD_BOUNCE, 10, "rebond")],
+)
+def test_one_complaint_or_bounce_does_not_pause_a_small_send(settings, kind, min_sent, word):
+    """Past NEWSLETTER_GUARDRAIL_MIN_SENT messages, one complaint (1 % of 100)
+    or one hard bounce (10 % of 10) is an accident, not a trend: the send
+    goes on. The second one pauses it."""
+    settings.NEWSLETTER_GUARDRAIL_MIN_SENT = min_sent
+    issue, subscribers = sent_to(min_sent)
+    MailEvent.objects.create(key="un", kind=kind, subscriber=subscribers[0], issue=issue)
+    assert issue.guardrail_breach() is None and not issue.pause_if_needed()
+    MailEvent.objects.create(key="deux", kind=kind, subscriber=subscribers[1], issue=issue)
+    assert issue.pause_if_needed()
+    assert issue.status == Issue.Status.PAUSED and word in issue.pause_reason
