@@ -320,6 +320,13 @@ class IssueAdmin(admin.ModelAdmin):
             return False  # the archive and the delivery records stay
         return super().has_delete_permission(request, obj)
 
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        default = Newsletter.objects.default()
+        if default is not None:
+            initial.setdefault("newsletter", default.pk)
+        return initial
+
     def view_on_site(self, obj):
         # Only sent issues have a public page.
         return obj.get_absolute_url() if obj.status == Issue.Status.SENT else None

@@ -218,8 +218,8 @@ DEFAULT_NEWSLETTER = {
 
 
 def default_newsletter_id():
-    """The default newsletter's id (an issue's newsletter unless one is chosen);
-    « L’essentiel » is made if there is none."""
+    """The default newsletter's id (an issue's newsletter unless one is chosen,
+    see Issue.save); « L’essentiel » is made if there is none."""
     newsletter = Newsletter.objects.default()
     if newsletter is None:
         newsletter, _created = Newsletter.objects.get_or_create(
@@ -915,7 +915,6 @@ class Issue(models.Model):
         verbose_name=_("liste de diffusion"),
         on_delete=models.PROTECT,
         related_name="issues",
-        default=default_newsletter_id,
         help_text=_("Les abonnés de cette newsletter la recevront."),
     )
     subject = PlainCharField(
@@ -968,6 +967,14 @@ class Issue(models.Model):
 
     def __str__(self):
         return self.subject
+
+    def save(self, *args, **kwargs):
+        # The default newsletter unless one was chosen. Not a field default:
+        # migrations record those and call them to fill rows, which would run
+        # this query on today's model against an older table.
+        if self.newsletter_id is None:
+            self.newsletter_id = default_newsletter_id()
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("newsletter:archive-detail", args=[self.newsletter.slug, self.pk])

@@ -442,3 +442,42 @@ def test_existing_subscribers_move_to_the_default_newsletter_with_their_history(
     pending = Subscriber.objects.get(email="p@exemple.fr")
     pending.confirm()
     assert Subscriber.objects.recipients_of(default).filter(pk=pending.pk).exists()
+
+
+def test_no_migration_fills_a_column_by_querying_todays_models():
+    """A field default recorded in a migration is called by `migrate` to fill
+    existing rows. One that queries a model (as the issue's default newsletter
+    did) runs today's model against yesterday's table, and a fresh `migrate`
+    fails as soon as a later migration adds a column to it: every callable
+    default in our migrations runs without a query."""
+    from django.db.migrations.loader import MigrationLoader
+    from django.test.utils import CaptureQueriesContext
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    querying = []
+    for (app, name), migration in loader.disk_migrations.items():
+        if app not in {"articles", "newsletter", "newsroom"}:
+            continue
+        for operation in migration.operations:
+            fields = getattr(operation, "fields", [])
+            if getattr(operation, "field", None) is not None:
+                fields = [(operation.name, operation.field)]
+            for field_name, field in fields:
+                if not callable(field.default):
+                    continue
+                with CaptureQueriesContext(connection) as queries:
+                    field.default()
+                if queries:
+                    querying.append(f"{app}.{name}: {field_name}")
+    assert querying == []
+
+
+def test_a_new_issue_belongs_to_the_default_newsletter_unless_another_is_chosen(
+    admin_client, essentiel, alertes
+):
+    """The admin's form for a new issue has the default newsletter chosen;
+    an issue made without one (by code) belongs to it too."""
+    page = admin_client.get(reverse("admin:newsletter_issue_add")).content.decode()
+    assert re.search(rf'<option value="{essentiel.pk}" selected>', page)
+    assert Issue.objects.create(subject="Sans liste").newsletter == essentiel
+    assert Issue.objects.create(subject="Alerte", newsletter=alertes).newsletter == alertes
