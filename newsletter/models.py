@@ -45,6 +45,9 @@ class SignupOutcome(enum.StrEnum):
     THROTTLED = "throttled"  # the address was already asked for within REQUEST_INTERVAL
     SUPPRESSED = "suppressed"  # the address bounced or complained: nothing is sent
 
+    # Templates compare against members: they must not call the class.
+    do_not_call_in_templates = enum.nonmember(True)
+
 
 def new_token_key():
     return secrets.token_urlsafe(18)
@@ -254,13 +257,14 @@ class SubscriberQuerySet(models.QuerySet):
             email_lower=Lower(Value(email, output_field=models.CharField()))
         )
 
-    def request_subscription(self, email, source="", ip="", newsletters=()):
+    def request_subscription(self, email, source="", ip="", newsletters=(), method=""):
         """Record that ``email`` asked to subscribe to ``newsletters`` (ids; the
         default one when empty) and return (subscriber, outcome), the outcome a
         SignupOutcome (THROTTLED whatever the address's state). A confirmed
         address that asks for a newsletter it does not receive yet gets a
         confirmation email for it: nobody can add a newsletter to someone
-        else's address.
+        else's address. ``method``: where it was asked, when not on the
+        signup form (a ConsentEvent.Method).
 
         Safe under concurrent requests for one address: one row, and at most one
         of them is told to send."""
@@ -314,6 +318,7 @@ class SubscriberQuerySet(models.QuerySet):
                     source=source,
                     consent_text=consent_text,
                     ip=truncate_ip(ip),
+                    method=method,
                 )
             return subscriber, SignupOutcome.SEND
 
@@ -505,30 +510,6 @@ class Subscriber(models.Model):
                     ip=truncate_ip(ip),
                 )
 
-    def subscribe(self, newsletter, ip=""):
-        """Join ``newsletter`` from the preferences page: the signed link proves
-        the address, so consent is given there and then (current wording)."""
-        with transaction.atomic():
-            now = timezone.now()
-            Subscription.objects.update_or_create(
-                subscriber=self,
-                newsletter=newsletter,
-                defaults={"status": Subscription.Status.ACTIVE, "subscribed_at": now},
-            )
-            ConsentEvent.objects.create(
-                subscriber=self,
-                newsletter=newsletter,
-                kind=ConsentEvent.Kind.CONFIRMED,
-                method=ConsentEvent.Method.PREFERENCES,
-                consent_text=ConsentText.objects.current(),
-                ip=truncate_ip(ip),
-            )
-            if self.status != self.Status.CONFIRMED:
-                self.status = self.Status.CONFIRMED
-                self.confirmed_at = self.confirmed_at or now
-                self.unsubscribed_at = None
-                self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
-
     def leave(self, newsletter, method, ip="", issue=None):
         """Stop ``newsletter`` (``issue``: the email whose link was used). An
         address left with no newsletter is unsubscribed."""
@@ -581,24 +562,36 @@ class Subscriber(models.Model):
             )
 
     def update_preferences(self, chosen, offered, ip=""):
-        """Receive exactly the newsletters of ``chosen`` among ``offered``; none
-        chosen is leaving everything."""
+        """Receive exactly the newsletters of ``chosen`` (not empty: that is
+        leaving everything) among ``offered``. Leaving one works at once.
+        Joining one is asked for as on the signup form, and confirmed by email:
+        the preferences link is in every email and may have been forwarded, so
+        it proves no consent. Returns the request's SignupOutcome (SEND: the
+        caller sends the confirmation email), or None when nothing is joined."""
         chosen = {newsletter.pk for newsletter in chosen}
-        if not chosen:
-            self.unsubscribe(ConsentEvent.Method.PREFERENCES, ip=ip)
-            return
         active = set(
             self.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list(
                 "newsletter", flat=True
             )
         )
+        joining = [
+            newsletter.pk
+            for newsletter in offered
+            if newsletter.pk in chosen and newsletter.pk not in active
+        ]
+        outcome = None
         with transaction.atomic():
-            for newsletter in offered:
-                if newsletter.pk in chosen and newsletter.pk not in active:
-                    self.subscribe(newsletter, ip=ip)
+            if joining:
+                _subscriber, outcome = Subscriber.objects.request_subscription(
+                    self.email,
+                    ip=ip,
+                    newsletters=joining,
+                    method=ConsentEvent.Method.PREFERENCES,
+                )
             for newsletter in offered:
                 if newsletter.pk not in chosen:
                     self.leave(newsletter, ConsentEvent.Method.PREFERENCES, ip=ip)
+        return outcome
 
     def suppress(self, reason):
         """No more mail to this address (``reason``: a Suppression). Returns

@@ -24,12 +24,13 @@ from .models import (
     Issue,
     Newsletter,
     SignupAttempt,
+    SignupOutcome,
     SignupRequest,
     Subscriber,
     Subscription,
     truncate_ip,
 )
-from .tasks import process_signup_task
+from .tasks import process_signup_task, send_confirmation_task
 
 logger = logging.getLogger(__name__)
 
@@ -209,12 +210,14 @@ def unsubscribe(request, token, newsletter=None, issue=None, newsletter_id=None)
 @require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request, token):
     """A subscriber's own page, reached by the signed link of every email (no
-    account, no cookie): which newsletters they receive, and leaving all."""
+    account, no cookie): which newsletters they receive, and leaving all.
+    Leaving works at once; joining is confirmed by email (double opt-in), as
+    the link may have been forwarded."""
     subscriber = Subscriber.objects.from_token(token, Subscriber.TokenPurpose.PREFERENCES)
     if subscriber is None:
         return link_invalid(request, Subscriber.TokenPurpose.PREFERENCES)
     offered = Newsletter.objects.offered_to(subscriber)
-    saved, status = False, 200
+    saved, status, joining = False, 200, None
     if request.method == "POST":
         if not posted_from_this_site(request):
             return csrf_failure(request)
@@ -228,15 +231,20 @@ def preferences(request, token):
                             ConsentEvent.Method.PREFERENCES, ip=client_ip(request)
                         )
                 else:
-                    subscriber.update_preferences(
+                    joining = subscriber.update_preferences(
                         form.cleaned_data["newsletters"], list(offered), ip=client_ip(request)
                     )
+            if joining == SignupOutcome.SEND:
+                send_confirmation_task.enqueue(subscriber.pk)
             saved = True
         else:
             status = 400
     else:
         form = PreferencesForm(offered=offered)
     held = set(subscriber.newsletters_in(*Subscription.HELD).values_list("pk", flat=True))
+    pending = set(
+        subscriber.newsletters_in(Subscription.Status.PENDING).values_list("pk", flat=True)
+    )
     if form.is_bound and not saved:
         ticked = set(form.data.getlist("newsletters"))
     else:
@@ -246,6 +254,7 @@ def preferences(request, token):
             "newsletter": newsletter,
             "value": str(newsletter.pk),
             "ticked": str(newsletter.pk) in ticked,
+            "pending": newsletter.pk in pending,
         }
         for newsletter in Newsletter.objects.offered_to(subscriber)
     ]
@@ -255,6 +264,8 @@ def preferences(request, token):
         "choices": choices,
         "saved": saved,
         "receives_any": bool(held),
+        "joining": joining,
+        "SignupOutcome": SignupOutcome,
     }
     return render(request, "newsletter/preferences.html", context, status=status)
 

@@ -262,22 +262,37 @@ class TestPreferences:
         assert "moi@exemple.fr" in page
         assert f'value="{essentiel.pk}" checked' in page and f'value="{alertes.pk}">' in page
 
-    def test_ticking_and_unticking_subscribes_and_leaves(self, client, essentiel, alertes):
-        """Saving with « Alertes » ticked and « L’essentiel » unticked swaps them,
-        each change in the consent log."""
+    def test_unticking_leaves_at_once_and_ticking_asks_for_a_confirmation(
+        self, client, essentiel, alertes
+    ):
+        """Saving with « L’essentiel » unticked leaves it at once; « Alertes »
+        ticked is asked for, as on the signup form: the link of the page is in
+        every email and may have been forwarded, so joining is confirmed by
+        email (double opt-in), and only then does the reader receive it. Each
+        step is in the consent log."""
         subscriber = make_subscriber(status="confirmed")
         response = client.post(
             self.url(subscriber), {"newsletters": [alertes.pk], "action": "save"}
         )
         assert response.status_code == 200
-        assert "Vos choix sont enregistrés." in response.content.decode()
+        page = response.content.decode()
+        assert "Vos choix sont enregistrés." in page
+        assert "Nous venons de vous envoyer un e-mail" in page
+        assert "En attente de votre confirmation" in page
+        assert not subscriber.newsletters_in(Subscription.Status.ACTIVE).exists()
+        assert list(subscriber.newsletters_in(Subscription.Status.PENDING)) == [alertes]
+        assert len(mail.outbox) == 1 and mail.outbox[0].to == [subscriber.email]
+
+        confirm_by_email(client)
+
         assert list(subscriber.newsletters_in(Subscription.Status.ACTIVE)) == [alertes]
         kinds = list(
             subscriber.consent_events.values_list("kind", "newsletter", "method").order_by("pk")
         )
         assert kinds == [
-            (ConsentEvent.Kind.CONFIRMED, alertes.pk, ConsentEvent.Method.PREFERENCES),
+            (ConsentEvent.Kind.REQUESTED, alertes.pk, ConsentEvent.Method.PREFERENCES),
             (ConsentEvent.Kind.WITHDRAWN, essentiel.pk, ConsentEvent.Method.PREFERENCES),
+            (ConsentEvent.Kind.CONFIRMED, alertes.pk, ""),
         ]
 
     def test_leaving_all(self, client, alertes):
@@ -289,12 +304,27 @@ class TestPreferences:
         assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
         assert not subscriber.newsletters_in(*Subscription.HELD).exists()
 
-    def test_an_unsubscribed_reader_can_come_back_from_the_page(self, client, alertes):
-        """The signed link proves the address: ticking a newsletter again
-        subscribes at once, with the current wording in the log."""
+    def test_an_unsubscribed_reader_comes_back_by_confirming_by_email(self, client, alertes):
+        """Ticking a newsletter again after leaving everything does not
+        subscribe at once (the link may be in someone else's hands): a
+        confirmation email is sent, and its link subscribes."""
         subscriber = make_subscriber(status="unsubscribed")
         client.post(self.url(subscriber), {"newsletters": [alertes.pk]})
+        assert not Subscriber.objects.recipients_of(alertes).exists()
+        assert len(mail.outbox) == 1
+        confirm_by_email(client)
         assert Subscriber.objects.recipients_of(alertes).get() == subscriber
+
+    def test_a_second_request_within_a_day_sends_no_second_email(self, client, alertes):
+        """Joining from the page is held to the signup form's limit (one
+        confirmation email a day for an address): the page says one was sent
+        already."""
+        subscriber = make_subscriber(status="confirmed")
+        Subscriber.objects.filter(pk=subscriber.pk).update(last_requested_at=timezone.now())
+        response = client.post(self.url(subscriber), {"newsletters": [alertes.pk]})
+        assert "moins de 24 heures" in response.content.decode()
+        assert mail.outbox == []
+        assert not subscriber.newsletters_in(Subscription.Status.PENDING).exists()
 
     def test_a_hidden_newsletter_stays_visible_to_its_subscribers_only(self, client):
         """A newsletter that is not public shows on the page of its subscribers
