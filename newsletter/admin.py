@@ -425,6 +425,7 @@ class IssueAdmin(admin.ModelAdmin):
             return redirect("admin:newsletter_issue_change", pk)
         local = timezone.localtime(issue.scheduled_at) if issue.scheduled_at else None
         schedule_form = ScheduleForm(initial={"send_at": local})
+        status = 200
         if request.method == "POST":
             action = request.POST.get("action", "send")
             if action == "unschedule":
@@ -448,15 +449,25 @@ class IssueAdmin(admin.ModelAdmin):
                         messages.SUCCESS,
                     )
                     return redirect("admin:newsletter_issue_change", pk)
-            else:
+            elif action == "send":
                 count = issue.queue(request.user)
+                if count is not None:  # None: someone else started it meanwhile
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count
+                        )
+                        % count,
+                        messages.SUCCESS,
+                    )
+                return redirect("admin:newsletter_issue_progress", pk)
+            else:
                 self.message_user(
                     request,
-                    ngettext("Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count)
-                    % count,
-                    messages.SUCCESS,
+                    _("Cette action n’existe pas : utilisez les boutons de cette page."),
+                    messages.ERROR,
                 )
-                return redirect("admin:newsletter_issue_progress", pk)
+                status = 400
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -466,7 +477,9 @@ class IssueAdmin(admin.ModelAdmin):
             "zone": settings.TIME_ZONE.rsplit("/", 1)[-1],
             "title": _("Envoyer « %(subject)s »") % {"subject": issue.subject},
         }
-        return TemplateResponse(request, "admin/newsletter/issue/send.html", context)
+        return TemplateResponse(
+            request, "admin/newsletter/issue/send.html", context, status=status
+        )
 
     def progress_view(self, request, pk):
         issue = self._issue(request, pk)
@@ -504,12 +517,17 @@ class IssueAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         count = issue.resend_uncertain()
-        self.message_user(
-            request,
-            ngettext(
+        if issue.status == Issue.Status.PAUSED:
+            message = ngettext(
+                "%d envoi incertain remis en file ; l’envoi reste suspendu : il partira "
+                "quand vous le reprendrez.",
+                "%d envois incertains remis en file ; l’envoi reste suspendu : ils partiront "
+                "quand vous le reprendrez.",
+                count,
+            )
+        else:
+            message = ngettext(
                 "%d envoi incertain remis en file.", "%d envois incertains remis en file.", count
             )
-            % count,
-            messages.SUCCESS,
-        )
+        self.message_user(request, message % count, messages.SUCCESS)
         return redirect("admin:newsletter_issue_progress", pk)

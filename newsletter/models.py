@@ -986,17 +986,21 @@ class Issue(models.Model):
     def queue(self, user=None, *, start_sender=True):
         """Start sending: a delivery for each subscriber of its newsletter, then (unless
         the caller sends itself) a sender once this transaction commits. Returns
-        the number queued."""
+        the number queued, or None when sending had already started (the
+        status is read under the issue's lock: a second click, or two editors
+        at once, queue nobody, not even readers who subscribed since)."""
         with transaction.atomic():
             issue = Issue.objects.select_for_update().get(pk=self.pk)
-            count = Delivery.objects.create_for(issue)
             if issue.status in Issue.NOT_STARTED:
+                count = Delivery.objects.create_for(issue)
                 issue.status = Issue.Status.SENDING
                 issue.queued_at = timezone.now()
                 issue.queued_by = user
                 issue.save(update_fields=["status", "queued_at", "queued_by"])
-            if start_sender:
-                self._want_sender()
+                if start_sender:
+                    self._want_sender()
+            else:
+                count = None
         self.refresh_from_db()
         return count
 
@@ -1049,15 +1053,20 @@ class Issue(models.Model):
 
     def resend_uncertain(self):
         """An editor's choice: put uncertain deliveries back in the queue (some
-        readers may get the issue twice) and start a sender."""
-        if self.status == Issue.Status.DRAFT:
-            return 0
+        readers may get the issue twice) and start a sender. A send the
+        guardrails paused stays paused: they go when an editor resumes it.
+        Returns the number put back."""
         with transaction.atomic():
-            count = self.deliveries.filter(status=Delivery.Status.UNCERTAIN).update(
+            issue = Issue.objects.select_for_update().get(pk=self.pk)
+            if issue.status in Issue.NOT_STARTED:
+                return 0
+            count = issue.deliveries.filter(status=Delivery.Status.UNCERTAIN).update(
                 status=Delivery.Status.PENDING, claimed_at=None
             )
-            Issue.objects.filter(pk=self.pk).update(status=Issue.Status.SENDING)
-            self._want_sender()
+            if count and issue.status != Issue.Status.PAUSED:
+                Issue.objects.filter(pk=self.pk).update(status=Issue.Status.SENDING)
+                self._want_sender()
+        self.refresh_from_db()
         return count
 
     def resume(self):

@@ -185,3 +185,53 @@ def test_a_reader_who_leaves_while_their_batch_is_being_sent_does_not_get_it(
     counts = send_issue(issue)
     assert recipients(smtp_server) == ["reste@exemple.org"]
     assert counts["skipped"] == 1 and counts["waiting"] == 0
+
+
+@pytest.mark.parametrize("action", ["tout-envoyer", "", "send\x00"])
+def test_an_unknown_action_on_the_send_page_sends_nothing(admin_client, action):
+    """A made-up « action » posted to the send page is refused (400, in
+    French): the issue stays a draft and nobody is queued."""
+    make_subscriber(status=Subscriber.Status.CONFIRMED)
+    issue = make_issue(articles=1)
+    response = admin_client.post(
+        reverse("admin:newsletter_issue_send", args=[issue.pk]), {"action": action}
+    )
+    assert response.status_code == 400
+    assert "Cette action n’existe pas" in response.content.decode()
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.DRAFT
+    assert not Delivery.objects.exists()
+
+
+@pytest.mark.parametrize("status", [Issue.Status.SENDING, Issue.Status.PAUSED, Issue.Status.SENT])
+def test_queueing_an_issue_again_once_started_adds_nobody(status):
+    """queue() reads the issue's status under its lock: called again (a second
+    click, two editors at once) once sending has started, it queues nobody,
+    not even readers who subscribed since."""
+    make_subscriber(status=Subscriber.Status.CONFIRMED)
+    issue = make_issue(articles=1)
+    assert issue.queue(start_sender=False) == 1
+    Issue.objects.filter(pk=issue.pk).update(status=status)
+    make_subscriber(status=Subscriber.Status.CONFIRMED)
+    assert issue.queue(start_sender=False) is None
+    assert Delivery.objects.count() == 1
+    assert Issue.objects.get(pk=issue.pk).status == status
+
+
+def test_resending_the_uncertain_deliveries_of_a_paused_send_keeps_it_paused(
+    admin_client, django_capture_on_commit_callbacks
+):
+    """« Renvoyer les incertains » on a send the guardrails paused puts the
+    uncertain deliveries back in the queue, but the send stays paused (and no
+    sender starts): they go when an editor resumes it."""
+    issue, _alertes, _readers = alertes_issue_for("un", "deux")
+    Delivery.objects.filter(issue=issue).update(status=Delivery.Status.UNCERTAIN)
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.PAUSED, pause_reason="Plaintes")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin_client.post(
+            reverse("admin:newsletter_issue_resend", args=[issue.pk]), follow=True
+        )
+    assert "l’envoi reste suspendu" in response.content.decode()
+    assert callbacks == []
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.PAUSED
+    assert issue.progress()["waiting"] == 2
