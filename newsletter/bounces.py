@@ -192,18 +192,27 @@ def _parse_feedback(message):
     return [Report(MailEvent.Kind.COMPLAINT, email, message_id, "", f"ARF {kind_text}")]
 
 
-def record_report_message(raw: bytes):
-    """Record what a message of the bounce mailbox reports. Returns the
-    outcome: "ignored" (not a report), or the number of new events (0: all
-    already counted)."""
+@dataclass(frozen=True)
+class ReadOutcome:
+    """What one message of the bounce mailbox gave."""
+
+    is_report: bool  # a DSN or a feedback report; else an auto-reply, spam…
+    new_events: int = 0  # events recorded for the first time (0: all already counted)
+
+
+NOT_A_REPORT = ReadOutcome(is_report=False)
+
+
+def record_report_message(raw: bytes) -> ReadOutcome:
+    """Record what a message of the bounce mailbox reports."""
     try:
         message = message_from_bytes(raw, policy=policy.default)
         reports = parse_report(message)
     except Exception:  # whatever a stranger's message holds, the reader goes on
         logger.warning("Unreadable message in the bounce mailbox.", exc_info=True)
-        return "ignored"
+        return NOT_A_REPORT
     if reports is None:
-        return "ignored"
+        return NOT_A_REPORT
     report_id = _text(message.get("Message-ID")) or hashlib.sha256(raw).hexdigest()
     try:
         at = parsedate_to_datetime(str(message.get("Date", "")))
@@ -224,7 +233,7 @@ def record_report_message(raw: bytes):
         if event is not None:
             new += 1
             after_event(event)
-    return new
+    return ReadOutcome(is_report=True, new_events=new)
 
 
 # Mailboxes ------------------------------------------------------------------------

@@ -230,8 +230,19 @@ def test_soft_bounces_block_an_address_after_the_limit(settings):
 def test_malformed_or_unknown_reports_are_ignored(raw):
     """Whatever is in the mailbox, reading it never fails, and nothing is kept
     about addresses that are not subscribers."""
-    assert record_report_message(raw) in ("ignored", 0)
+    assert record_report_message(raw).new_events == 0
     assert not MailEvent.objects.exists()
+
+
+def test_reading_a_message_says_whether_it_was_a_report_and_what_was_new():
+    """A report gives the number of events it recorded for the first time
+    (none when read again); any other message is not a report."""
+    sent_delivery("plein@exemple.org", "<plein@newsroom.localhost>")
+    report = dsn("plein@exemple.org", "<plein@newsroom.localhost>")
+    first, again = record_report_message(report), record_report_message(report)
+    assert (first.is_report, first.new_events) == (True, 1)
+    assert (again.is_report, again.new_events) == (True, 0)
+    assert record_report_message(b"Subject: Absent\r\n\r\nEn vacances.").is_report is False
 
 
 def test_a_missing_mailbox_gets_a_clear_message(tmp_path):

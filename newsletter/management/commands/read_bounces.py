@@ -50,11 +50,11 @@ class Command(BaseCommand):
                     )
                     unreadable += 1
                 else:
-                    if outcome == "ignored":
-                        ignored += 1
-                    else:
+                    if outcome.is_report:
                         read += 1
-                        new += outcome
+                        new += outcome.new_events
+                    else:
+                        ignored += 1
                 mark_seen()
         except (OSError, ValueError, imaplib.IMAP4.error) as error:
             raise CommandError(f"Boîte illisible : {error}") from error
