@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -41,9 +41,9 @@ def _duration(delta):
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} j"] if days else []
-    parts += [f"{hours} h"] if hours else []
-    parts.append(f"{minutes} min")
+    parts = [_("%(days)d j") % {"days": days}] if days else []
+    parts += [_("%(hours)d h") % {"hours": hours}] if hours else []
+    parts.append(_("%(minutes)d min") % {"minutes": minutes})
     return " ".join(parts)
 
 
@@ -333,15 +333,9 @@ class IssueAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("envoi"))
     def sending(self, obj):
-        if obj.status == Issue.Status.DRAFT:
-            return "—"
-        if obj.status == Issue.Status.SCHEDULED:
-            return _("programmée : %(when)s") % {"when": newsroom_and_paris(obj.scheduled_at)}
-        counts = obj.progress()
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:newsletter_issue_progress", args=[obj.pk]),
-            _("%(sent)s envoyés / %(total)s") % counts,
+        counts = obj.progress() if obj.status not in Issue.NOT_STARTED else None
+        return render_to_string(
+            "admin/newsletter/issue/_sending.html", {"issue": obj, "counts": counts}
         )
 
     def get_urls(self):
