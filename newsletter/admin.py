@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -41,9 +41,9 @@ def _duration(delta):
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} j"] if days else []
-    parts += [f"{hours} h"] if hours else []
-    parts.append(f"{minutes} min")
+    parts = [_("%(days)d j") % {"days": days}] if days else []
+    parts += [_("%(hours)d h") % {"hours": hours}] if hours else []
+    parts.append(_("%(minutes)d min") % {"minutes": minutes})
     return " ".join(parts)
 
 
@@ -320,21 +320,22 @@ class IssueAdmin(admin.ModelAdmin):
             return False  # the archive and the delivery records stay
         return super().has_delete_permission(request, obj)
 
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        default = Newsletter.objects.default()
+        if default is not None:
+            initial.setdefault("newsletter", default.pk)
+        return initial
+
     def view_on_site(self, obj):
         # Only sent issues have a public page.
         return obj.get_absolute_url() if obj.status == Issue.Status.SENT else None
 
     @admin.display(description=gettext_lazy("envoi"))
     def sending(self, obj):
-        if obj.status == Issue.Status.DRAFT:
-            return "—"
-        if obj.status == Issue.Status.SCHEDULED:
-            return _("programmée : %(when)s") % {"when": newsroom_and_paris(obj.scheduled_at)}
-        counts = obj.progress()
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:newsletter_issue_progress", args=[obj.pk]),
-            _("%(sent)s envoyés / %(total)s") % counts,
+        counts = obj.progress() if obj.status not in Issue.NOT_STARTED else None
+        return render_to_string(
+            "admin/newsletter/issue/_sending.html", {"issue": obj, "counts": counts}
         )
 
     def get_urls(self):
@@ -418,6 +419,7 @@ class IssueAdmin(admin.ModelAdmin):
             return redirect("admin:newsletter_issue_change", pk)
         local = timezone.localtime(issue.scheduled_at) if issue.scheduled_at else None
         schedule_form = ScheduleForm(initial={"send_at": local})
+        status = 200
         if request.method == "POST":
             action = request.POST.get("action", "send")
             if action == "unschedule":
@@ -441,15 +443,25 @@ class IssueAdmin(admin.ModelAdmin):
                         messages.SUCCESS,
                     )
                     return redirect("admin:newsletter_issue_change", pk)
-            else:
+            elif action == "send":
                 count = issue.queue(request.user)
+                if count is not None:  # None: someone else started it meanwhile
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count
+                        )
+                        % count,
+                        messages.SUCCESS,
+                    )
+                return redirect("admin:newsletter_issue_progress", pk)
+            else:
                 self.message_user(
                     request,
-                    ngettext("Envoi lancé vers %d abonné.", "Envoi lancé vers %d abonnés.", count)
-                    % count,
-                    messages.SUCCESS,
+                    _("Cette action n’existe pas : utilisez les boutons de cette page."),
+                    messages.ERROR,
                 )
-                return redirect("admin:newsletter_issue_progress", pk)
+                status = 400
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -459,7 +471,9 @@ class IssueAdmin(admin.ModelAdmin):
             "zone": settings.TIME_ZONE.rsplit("/", 1)[-1],
             "title": _("Envoyer « %(subject)s »") % {"subject": issue.subject},
         }
-        return TemplateResponse(request, "admin/newsletter/issue/send.html", context)
+        return TemplateResponse(
+            request, "admin/newsletter/issue/send.html", context, status=status
+        )
 
     def progress_view(self, request, pk):
         issue = self._issue(request, pk)
@@ -497,12 +511,17 @@ class IssueAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         count = issue.resend_uncertain()
-        self.message_user(
-            request,
-            ngettext(
+        if issue.status == Issue.Status.PAUSED:
+            message = ngettext(
+                "%d envoi incertain remis en file ; l’envoi reste suspendu : il partira "
+                "quand vous le reprendrez.",
+                "%d envois incertains remis en file ; l’envoi reste suspendu : ils partiront "
+                "quand vous le reprendrez.",
+                count,
+            )
+        else:
+            message = ngettext(
                 "%d envoi incertain remis en file.", "%d envois incertains remis en file.", count
             )
-            % count,
-            messages.SUCCESS,
-        )
+        self.message_user(request, message % count, messages.SUCCESS)
         return redirect("admin:newsletter_issue_progress", pk)

@@ -9,6 +9,7 @@ import hashlib
 import imaplib
 import logging
 import mailbox
+import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.parser import BytesHeaderParser
@@ -74,6 +75,7 @@ def record_provider_event(sender, event, esp_name, **kwargs):
             at=event.timestamp,
             source=esp_name,
             detail=detail,
+            authenticated=True,  # anymail checked the provider's signature or password
         )
     )
 
@@ -92,9 +94,20 @@ class Report:
     detail: str
 
 
+# Control characters, NUL among them: PostgreSQL refuses NUL in a string, and
+# none belongs in an address, a Message-ID or a diagnostic.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _text(value):
+    """A header's value as one line of text without control characters (a
+    report is a stranger's message: it may hold anything)."""
+    return CONTROL_CHARACTERS.sub("", " ".join(str(value or "").split()))
+
+
 def _address(value):
     """« rfc822; reader@example.org » → « reader@example.org »."""
-    value = str(value or "").strip()
+    value = _text(value).strip()
     kind, _separator, address = value.partition(";")
     return (address if _separator else kind).strip().strip("<>")
 
@@ -108,12 +121,12 @@ def _original_message_id(message):
             payload = part.get_payload()
             original = payload[0] if isinstance(payload, list) and payload else payload
             if hasattr(original, "get"):
-                return str(original.get("Message-ID", "") or "")
+                return _text(original.get("Message-ID"))
         if content_type == "text/rfc822-headers":
             headers = BytesHeaderParser(policy=policy.compat32).parsebytes(
                 part.get_payload(decode=True) or b""
             )
-            return str(headers.get("Message-ID", "") or "")
+            return _text(headers.get("Message-ID"))
     return ""
 
 
@@ -152,13 +165,13 @@ def parse_report(message):
     message_id = _original_message_id(message)
     reports = []
     for group in groups[1:]:
-        action = str(group.get("Action", "") or "").strip().lower()
-        status = str(group.get("Status", "") or "").strip().split(" ")[0]
+        action = _text(group.get("Action")).strip().lower()
+        status = _text(group.get("Status")).strip().split(" ")[0]
         email = _address(group.get("Final-Recipient")) or _address(group.get("Original-Recipient"))
         kind = _kind_of(action, status)
         if kind is None or not email:
             continue
-        diagnostic = " ".join(str(group.get("Diagnostic-Code", "") or "").split())
+        diagnostic = _text(group.get("Diagnostic-Code"))
         reports.append(Report(kind, email, message_id, status, f"{status} {diagnostic}".strip()))
     return reports
 
@@ -175,23 +188,32 @@ def _parse_feedback(message):
     message_id = _original_message_id(message)
     if not email and not message_id:
         return None
-    kind_text = str(fields.get("Feedback-Type", "abuse") or "abuse").strip()
+    kind_text = _text(fields.get("Feedback-Type")).strip() or "abuse"
     return [Report(MailEvent.Kind.COMPLAINT, email, message_id, "", f"ARF {kind_text}")]
 
 
-def record_report_message(raw: bytes):
-    """Record what a message of the bounce mailbox reports. Returns the
-    outcome: "ignored" (not a report), or the number of new events (0: all
-    already counted)."""
+@dataclass(frozen=True)
+class ReadOutcome:
+    """What one message of the bounce mailbox gave."""
+
+    is_report: bool  # a DSN or a feedback report; else an auto-reply, spam…
+    new_events: int = 0  # events recorded for the first time (0: all already counted)
+
+
+NOT_A_REPORT = ReadOutcome(is_report=False)
+
+
+def record_report_message(raw: bytes) -> ReadOutcome:
+    """Record what a message of the bounce mailbox reports."""
     try:
         message = message_from_bytes(raw, policy=policy.default)
         reports = parse_report(message)
     except Exception:  # whatever a stranger's message holds, the reader goes on
         logger.warning("Unreadable message in the bounce mailbox.", exc_info=True)
-        return "ignored"
+        return NOT_A_REPORT
     if reports is None:
-        return "ignored"
-    report_id = str(message.get("Message-ID", "") or "") or hashlib.sha256(raw).hexdigest()
+        return NOT_A_REPORT
+    report_id = _text(message.get("Message-ID")) or hashlib.sha256(raw).hexdigest()
     try:
         at = parsedate_to_datetime(str(message.get("Date", "")))
         at = at if timezone.is_aware(at) else None
@@ -211,7 +233,7 @@ def record_report_message(raw: bytes):
         if event is not None:
             new += 1
             after_event(event)
-    return new
+    return ReadOutcome(is_report=True, new_events=new)
 
 
 # Mailboxes ------------------------------------------------------------------------

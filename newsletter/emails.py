@@ -116,8 +116,9 @@ def render_issue(issue) -> dict:
 
 
 def _unsubscribe_path(issue, token):
-    """The one-click link of an issue: it leaves that issue's newsletter."""
-    return reverse("newsletter:unsubscribe-issue", args=[token, issue.newsletter.slug, issue.pk])
+    """The one-click link of an issue: it leaves that issue's newsletter,
+    named by its number (renaming it must not break the links already sent)."""
+    return reverse("newsletter:unsubscribe-issue", args=[token, issue.newsletter_id, issue.pk])
 
 
 def _sender_domain():

@@ -25,6 +25,9 @@ CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 7  # seconds a confirmation link stays val
 # sent. 0.3 % is Gmail's limit on spam complaints for bulk senders.
 COMPLAINT_RATE_LIMIT = 0.003
 BOUNCE_RATE_LIMIT = 0.05
+# One complaint or one hard bounce is an accident, not a trend: on a small send
+# it alone passes the rate (1 of 100 is 1 %). A send pauses on this many at least.
+GUARDRAIL_MIN_EVENTS = 2
 # A scheduled issue that starts later than this after its time was late (its
 # worker was down): the admin and the worker say so.
 LATE_AFTER = timedelta(minutes=2)
@@ -41,6 +44,9 @@ class SignupOutcome(enum.StrEnum):
     SUBSCRIBED = "subscribed"  # already confirmed: nothing to send
     THROTTLED = "throttled"  # the address was already asked for within REQUEST_INTERVAL
     SUPPRESSED = "suppressed"  # the address bounced or complained: nothing is sent
+
+    # Templates compare against members: they must not call the class.
+    do_not_call_in_templates = enum.nonmember(True)
 
 
 def new_token_key():
@@ -215,8 +221,8 @@ DEFAULT_NEWSLETTER = {
 
 
 def default_newsletter_id():
-    """The default newsletter's id (an issue's newsletter unless one is chosen);
-    « L’essentiel » is made if there is none."""
+    """The default newsletter's id (an issue's newsletter unless one is chosen,
+    see Issue.save); « L’essentiel » is made if there is none."""
     newsletter = Newsletter.objects.default()
     if newsletter is None:
         newsletter, _created = Newsletter.objects.get_or_create(
@@ -251,13 +257,14 @@ class SubscriberQuerySet(models.QuerySet):
             email_lower=Lower(Value(email, output_field=models.CharField()))
         )
 
-    def request_subscription(self, email, source="", ip="", newsletters=()):
+    def request_subscription(self, email, source="", ip="", newsletters=(), method=""):
         """Record that ``email`` asked to subscribe to ``newsletters`` (ids; the
         default one when empty) and return (subscriber, outcome), the outcome a
         SignupOutcome (THROTTLED whatever the address's state). A confirmed
         address that asks for a newsletter it does not receive yet gets a
         confirmation email for it: nobody can add a newsletter to someone
-        else's address.
+        else's address. ``method``: where it was asked, when not on the
+        signup form (a ConsentEvent.Method).
 
         Safe under concurrent requests for one address: one row, and at most one
         of them is told to send."""
@@ -311,6 +318,7 @@ class SubscriberQuerySet(models.QuerySet):
                     source=source,
                     consent_text=consent_text,
                     ip=truncate_ip(ip),
+                    method=method,
                 )
             return subscriber, SignupOutcome.SEND
 
@@ -502,30 +510,6 @@ class Subscriber(models.Model):
                     ip=truncate_ip(ip),
                 )
 
-    def subscribe(self, newsletter, ip=""):
-        """Join ``newsletter`` from the preferences page: the signed link proves
-        the address, so consent is given there and then (current wording)."""
-        with transaction.atomic():
-            now = timezone.now()
-            Subscription.objects.update_or_create(
-                subscriber=self,
-                newsletter=newsletter,
-                defaults={"status": Subscription.Status.ACTIVE, "subscribed_at": now},
-            )
-            ConsentEvent.objects.create(
-                subscriber=self,
-                newsletter=newsletter,
-                kind=ConsentEvent.Kind.CONFIRMED,
-                method=ConsentEvent.Method.PREFERENCES,
-                consent_text=ConsentText.objects.current(),
-                ip=truncate_ip(ip),
-            )
-            if self.status != self.Status.CONFIRMED:
-                self.status = self.Status.CONFIRMED
-                self.confirmed_at = self.confirmed_at or now
-                self.unsubscribed_at = None
-                self.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
-
     def leave(self, newsletter, method, ip="", issue=None):
         """Stop ``newsletter`` (``issue``: the email whose link was used). An
         address left with no newsletter is unsubscribed."""
@@ -536,10 +520,6 @@ class Subscriber(models.Model):
             ).update(status=Subscription.Status.LEFT, left_at=now)
             if not left:
                 return
-            # An issue of that newsletter still being sent will not reach them.
-            self.deliveries.filter(
-                status=Delivery.Status.PENDING, issue__newsletter=newsletter
-            ).update(status=Delivery.Status.SKIPPED)
             ConsentEvent.objects.create(
                 subscriber=self,
                 newsletter=newsletter,
@@ -568,10 +548,6 @@ class Subscriber(models.Model):
             self.status = self.Status.UNSUBSCRIBED
             self.unsubscribed_at = now
             self.save(update_fields=["status", "unsubscribed_at"])
-            # An issue still being sent will not reach them.
-            self.deliveries.filter(status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.SKIPPED
-            )
             ConsentEvent.objects.bulk_create(
                 ConsentEvent(
                     subscriber=self,
@@ -586,35 +562,43 @@ class Subscriber(models.Model):
             )
 
     def update_preferences(self, chosen, offered, ip=""):
-        """Receive exactly the newsletters of ``chosen`` among ``offered``; none
-        chosen is leaving everything."""
+        """Receive exactly the newsletters of ``chosen`` (not empty: that is
+        leaving everything) among ``offered``. Leaving one works at once.
+        Joining one is asked for as on the signup form, and confirmed by email:
+        the preferences link is in every email and may have been forwarded, so
+        it proves no consent. Returns the request's SignupOutcome (SEND: the
+        caller sends the confirmation email), or None when nothing is joined."""
         chosen = {newsletter.pk for newsletter in chosen}
-        if not chosen:
-            self.unsubscribe(ConsentEvent.Method.PREFERENCES, ip=ip)
-            return
         active = set(
             self.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list(
                 "newsletter", flat=True
             )
         )
+        joining = [
+            newsletter.pk
+            for newsletter in offered
+            if newsletter.pk in chosen and newsletter.pk not in active
+        ]
+        outcome = None
         with transaction.atomic():
-            for newsletter in offered:
-                if newsletter.pk in chosen and newsletter.pk not in active:
-                    self.subscribe(newsletter, ip=ip)
+            if joining:
+                _subscriber, outcome = Subscriber.objects.request_subscription(
+                    self.email,
+                    ip=ip,
+                    newsletters=joining,
+                    method=ConsentEvent.Method.PREFERENCES,
+                )
             for newsletter in offered:
                 if newsletter.pk not in chosen:
                     self.leave(newsletter, ConsentEvent.Method.PREFERENCES, ip=ip)
+        return outcome
 
     def suppress(self, reason):
-        """No more mail to this address (``reason``: a Suppression); what is
-        still waiting for it is cancelled. Returns whether it was not already."""
-        with transaction.atomic():
-            blocked = Subscriber.objects.filter(pk=self.pk, suppressed_at__isnull=True).update(
-                suppressed_at=timezone.now(), suppression_reason=reason
-            )
-            self.deliveries.filter(status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.SKIPPED
-            )
+        """No more mail to this address (``reason``: a Suppression). Returns
+        whether it was not already."""
+        blocked = Subscriber.objects.filter(pk=self.pk, suppressed_at__isnull=True).update(
+            suppressed_at=timezone.now(), suppression_reason=reason
+        )
         self.refresh_from_db(fields=["suppressed_at", "suppression_reason"])
         return bool(blocked)
 
@@ -650,9 +634,6 @@ class Subscriber(models.Model):
             self.token_key = new_token_key()
             self.save()
             ConsentEvent.objects.filter(subscriber=self).update(ip="")
-            self.deliveries.filter(status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.SKIPPED
-            )
             self.subscriptions.filter(status__in=Subscription.HELD).update(
                 status=Subscription.Status.LEFT, left_at=timezone.now()
             )
@@ -927,7 +908,6 @@ class Issue(models.Model):
         verbose_name=_("liste de diffusion"),
         on_delete=models.PROTECT,
         related_name="issues",
-        default=default_newsletter_id,
         help_text=_("Les abonnés de cette newsletter la recevront."),
     )
     subject = PlainCharField(
@@ -981,6 +961,14 @@ class Issue(models.Model):
     def __str__(self):
         return self.subject
 
+    def save(self, *args, **kwargs):
+        # The default newsletter unless one was chosen. Not a field default:
+        # migrations record those and call them to fill rows, which would run
+        # this query on today's model against an older table.
+        if self.newsletter_id is None:
+            self.newsletter_id = default_newsletter_id()
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("newsletter:archive-detail", args=[self.newsletter.slug, self.pk])
 
@@ -998,17 +986,21 @@ class Issue(models.Model):
     def queue(self, user=None, *, start_sender=True):
         """Start sending: a delivery for each subscriber of its newsletter, then (unless
         the caller sends itself) a sender once this transaction commits. Returns
-        the number queued."""
+        the number queued, or None when sending had already started (the
+        status is read under the issue's lock: a second click, or two editors
+        at once, queue nobody, not even readers who subscribed since)."""
         with transaction.atomic():
             issue = Issue.objects.select_for_update().get(pk=self.pk)
-            count = Delivery.objects.create_for(issue)
             if issue.status in Issue.NOT_STARTED:
+                count = Delivery.objects.create_for(issue)
                 issue.status = Issue.Status.SENDING
                 issue.queued_at = timezone.now()
                 issue.queued_by = user
                 issue.save(update_fields=["status", "queued_at", "queued_by"])
-            if start_sender:
-                self._want_sender()
+                if start_sender:
+                    self._want_sender()
+            else:
+                count = None
         self.refresh_from_db()
         return count
 
@@ -1061,15 +1053,20 @@ class Issue(models.Model):
 
     def resend_uncertain(self):
         """An editor's choice: put uncertain deliveries back in the queue (some
-        readers may get the issue twice) and start a sender."""
-        if self.status == Issue.Status.DRAFT:
-            return 0
+        readers may get the issue twice) and start a sender. A send the
+        guardrails paused stays paused: they go when an editor resumes it.
+        Returns the number put back."""
         with transaction.atomic():
-            count = self.deliveries.filter(status=Delivery.Status.UNCERTAIN).update(
+            issue = Issue.objects.select_for_update().get(pk=self.pk)
+            if issue.status in Issue.NOT_STARTED:
+                return 0
+            count = issue.deliveries.filter(status=Delivery.Status.UNCERTAIN).update(
                 status=Delivery.Status.PENDING, claimed_at=None
             )
-            Issue.objects.filter(pk=self.pk).update(status=Issue.Status.SENDING)
-            self._want_sender()
+            if count and issue.status != Issue.Status.PAUSED:
+                Issue.objects.filter(pk=self.pk).update(status=Issue.Status.SENDING)
+                self._want_sender()
+        self.refresh_from_db()
         return count
 
     def resume(self):
@@ -1110,13 +1107,17 @@ class Issue(models.Model):
         """Why this send should stop (a French sentence for the editors), or
         None: complaints over COMPLAINT_RATE_LIMIT (Gmail's limit for bulk
         senders) or hard bounces over BOUNCE_RATE_LIMIT of the messages sent,
-        once NEWSLETTER_GUARDRAIL_MIN_SENT messages have gone."""
+        once NEWSLETTER_GUARDRAIL_MIN_SENT messages have gone, and never for
+        fewer than GUARDRAIL_MIN_EVENTS complaints or bounces."""
         if self.guardrails_off:
             return None
         counts = self.feedback()
         if counts["sent"] < settings.NEWSLETTER_GUARDRAIL_MIN_SENT:
             return None
-        if counts["complaint_rate"] > COMPLAINT_RATE_LIMIT:
+        if (
+            counts["complained"] >= GUARDRAIL_MIN_EVENTS
+            and counts["complaint_rate"] > COMPLAINT_RATE_LIMIT
+        ):
             return _(
                 "%(count)s plainte(s) pour %(sent)s messages envoyés (%(rate).2f %%), "
                 "au-delà de la limite de %(limit).1f %%."
@@ -1126,7 +1127,7 @@ class Issue(models.Model):
                 "rate": counts["complaint_rate"] * 100,
                 "limit": COMPLAINT_RATE_LIMIT * 100,
             }
-        if counts["bounce_rate"] > BOUNCE_RATE_LIMIT:
+        if counts["bounced"] >= GUARDRAIL_MIN_EVENTS and counts["bounce_rate"] > BOUNCE_RATE_LIMIT:
             return _(
                 "%(count)s rebond(s) définitif(s) pour %(sent)s messages envoyés "
                 "(%(rate).1f %%), au-delà de la limite de %(limit).0f %%."
@@ -1216,11 +1217,16 @@ class DeliveryQuerySet(models.QuerySet):
 
     def claim(self, issue, size):
         """Take up to ``size`` waiting deliveries of ``issue`` for this sender;
-        concurrent senders never get the same ones. Commits at once."""
+        concurrent senders never get the same ones. Commits at once.
+
+        Waiting deliveries whose reader no longer receives the issue's
+        newsletter (recipients_of(), asked again now: they left it,
+        unsubscribed, were blocked or erased since it was queued) are cancelled
+        instead; so are those put back in the queue by recover() or
+        resend_uncertain()."""
         with transaction.atomic():
-            # Readers who left since the issue was queued do not get it.
             self.filter(issue=issue, status=Delivery.Status.PENDING).exclude(
-                subscriber__in=Subscriber.objects.confirmed()
+                subscriber__in=Subscriber.objects.recipients_of(issue.newsletter_id)
             ).update(status=Delivery.Status.SKIPPED)
             ids = list(
                 self.filter(issue=issue, status=Delivery.Status.PENDING)
@@ -1231,7 +1237,22 @@ class DeliveryQuerySet(models.QuerySet):
             self.filter(pk__in=ids).update(
                 status=Delivery.Status.CLAIMED, claimed_at=timezone.now()
             )
-        return list(self.filter(pk__in=ids).select_related("subscriber").order_by("pk"))
+        return list(self.filter(pk__in=ids).select_related("subscriber", "issue").order_by("pk"))
+
+    def hand_over(self, delivery, message_id):
+        """Mark a claimed delivery as being handed to the mail server (committed
+        before the message leaves, so that a sender dying then leaves it
+        uncertain, never sent twice), if its reader still receives the issue's
+        newsletter: recipients_of() is asked in the same statement, so a reader
+        who left while the batch was going out gets nothing. Otherwise the
+        delivery is cancelled. Returns whether the message may leave."""
+        claimed = self.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED)
+        taken = claimed.filter(
+            subscriber__in=Subscriber.objects.recipients_of(delivery.issue.newsletter_id)
+        ).update(status=Delivery.Status.SENDING, message_id=message_id)
+        if not taken:
+            claimed.update(status=Delivery.Status.SKIPPED)
+        return bool(taken)
 
     def recover(self, issue):
         """After a sender died: deliveries it claimed but never handed to SMTP go
@@ -1288,15 +1309,32 @@ def _bare_message_id(value):
 
 
 class MailEventQuerySet(models.QuerySet):
-    def record(self, kind, *, key, message_id="", email="", at=None, source="", detail=""):
+    def record(
+        self,
+        kind,
+        *,
+        key,
+        message_id="",
+        email="",
+        at=None,
+        source="",
+        detail="",
+        authenticated=False,
+    ):
         """Record what the mail system said about a message (``kind``: a
         MailEvent.Kind), once per ``key`` (a webhook or a DSN read twice counts
         once), and act on it: a hard bounce or a complaint blocks the address,
         soft bounces block it after NEWSLETTER_SOFT_BOUNCE_LIMIT in a row, an
-        unsubscription at the provider leaves the newsletter. The message is
-        found by its Message-ID, else the address's latest delivery. Returns
-        the event, or None when it was already recorded or concerns no
-        subscriber (nothing is kept about unknown addresses)."""
+        unsubscription at the provider leaves the newsletter. Returns the
+        event, or None when it was already recorded or concerns no subscriber
+        (nothing is kept about unknown addresses).
+
+        The message is found by its Message-ID. Only an ``authenticated``
+        report (a provider's signed webhook) may fall back on the address's
+        latest delivery: anyone can mail a report to the bounce address, so
+        one from there acts only on a message of ours it names by Message-ID,
+        and only if the recipient it names (if any: feedback reports often
+        leave it out) is that message's."""
         at = at or timezone.now()
         delivery = None
         bare = _bare_message_id(message_id)
@@ -1306,6 +1344,10 @@ class MailEventQuerySet(models.QuerySet):
                 .select_related("subscriber", "issue")
                 .first()
             )
+        if not authenticated and (
+            delivery is None or (email and email.lower() != delivery.subscriber.email.lower())
+        ):
+            return None
         if delivery is not None:
             subscriber = delivery.subscriber
         else:

@@ -201,13 +201,9 @@ def _send_waiting(issue, connection, batch_size, rate, progress):
 
 def _deliver(delivery, rendered, mail):
     message = issue_message(rendered, delivery.subscriber, connection=mail)
-    # Committed before the message leaves: if this process dies now, the
-    # delivery is known to be in flight. Each step checks the state it expects,
-    # so a delivery is never handed over twice.
-    taken = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED).update(
-        status=Delivery.Status.SENDING, message_id=message.extra_headers["Message-ID"]
-    )
-    if not taken:
+    # Each step checks the state it expects, so a delivery is never handed
+    # over twice.
+    if not Delivery.objects.hand_over(delivery, message.extra_headers["Message-ID"]):
         return
     in_flight = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING)
     try:

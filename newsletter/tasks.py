@@ -2,6 +2,7 @@
 PostgreSQL backend)."""
 
 import logging
+from datetime import datetime
 
 from django.dispatch import receiver
 from django.utils import timezone
@@ -65,7 +66,13 @@ def start_scheduled_issue_task(issue_id, scheduled_for):
     issue = Issue.objects.filter(pk=issue_id).first()
     if issue is None or issue.scheduled_at is None:
         return False
-    if issue.scheduled_at.isoformat() != scheduled_for:
+    # Compared as instants: the time was queued in the zone it was typed in
+    # (the newsroom's), the database gives it back in UTC.
+    try:
+        scheduled_for = datetime.fromisoformat(scheduled_for)
+    except (TypeError, ValueError):
+        return False
+    if timezone.is_naive(scheduled_for) or scheduled_for != issue.scheduled_at:
         return False
     return bool(start_due_issues([issue]))
 

@@ -14,10 +14,17 @@ urlpatterns = [
         views.unsubscribe,
         name="unsubscribe-newsletter",
     ),
+    # In every issue: the newsletter by number, which renaming it leaves alone.
+    path(
+        "desinscription/<str:token>/liste/<int:newsletter_id>/<int:issue>/",
+        views.unsubscribe,
+        name="unsubscribe-issue",
+    ),
+    # In issues sent before: the newsletter by its address (slug) of the time.
     path(
         "desinscription/<str:token>/<slug:newsletter>/<int:issue>/",
         views.unsubscribe,
-        name="unsubscribe-issue",
+        name="unsubscribe-issue-by-slug",
     ),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("webhooks/<slug:provider>/", views.provider_webhook, name="provider-webhook"),

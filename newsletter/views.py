@@ -24,12 +24,13 @@ from .models import (
     Issue,
     Newsletter,
     SignupAttempt,
+    SignupOutcome,
     SignupRequest,
     Subscriber,
     Subscription,
     truncate_ip,
 )
-from .tasks import process_signup_task
+from .tasks import process_signup_task, send_confirmation_task
 
 logger = logging.getLogger(__name__)
 
@@ -130,22 +131,35 @@ def confirm(request, token):
     )
 
 
+def newsletter_of_link(newsletter_id, slug, issue):
+    """The newsletter an unsubscribe link names (by number, or, in links sent
+    before, by slug), or None. A slug may have been renamed, or even given to
+    another newsletter, since the email left: the link's issue says which
+    newsletter it was; the slug serves only when the issue is unknown."""
+    if newsletter_id is not None:
+        return Newsletter.objects.filter(pk=newsletter_id).first()
+    sent = Issue.objects.filter(pk=issue).select_related("newsletter").first() if issue else None
+    return sent.newsletter if sent else Newsletter.objects.filter(slug=slug).first()
+
+
 @csrf_exempt  # one-click unsubscribe (RFC 8058) posts without cookies or CSRF token
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def unsubscribe(request, token, newsletter=None, issue=None):
+def unsubscribe(request, token, newsletter=None, issue=None, newsletter_id=None):
     """GET shows a button. A POST unsubscribes at once and answers 200 without a
     redirect, as RFC 8058 asks of one-click unsubscribe.
 
-    The link of an issue names its newsletter (and the issue): it leaves that
-    newsletter only, and the page offers the others. A link without one (in
-    emails sent before there were several newsletters, and in confirmation
-    emails) leaves them all."""
+    The link of an issue names its newsletter by number (and the issue): it
+    leaves that newsletter only, and the page offers the others. Links sent
+    before named the newsletter by its slug, which may have been renamed
+    since: they are read through their issue, whose newsletter never changes.
+    A link without a newsletter (in emails sent before there were several
+    newsletters, and in confirmation emails) leaves them all."""
     subscriber = Subscriber.objects.from_token(token, Subscriber.TokenPurpose.UNSUBSCRIBE)
     if subscriber is None:
         return link_invalid(request, Subscriber.TokenPurpose.UNSUBSCRIBE)
-    if newsletter is not None:
-        newsletter = Newsletter.objects.filter(slug=newsletter).first()
+    if newsletter_id is not None or newsletter is not None:
+        newsletter = newsletter_of_link(newsletter_id, newsletter, issue)
         if newsletter is None:
             return link_invalid(request, Subscriber.TokenPurpose.UNSUBSCRIBE)
         # A number that is not an issue of this newsletter is only not recorded.
@@ -182,12 +196,14 @@ def unsubscribe(request, token, newsletter=None, issue=None):
 @require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request, token):
     """A subscriber's own page, reached by the signed link of every email (no
-    account, no cookie): which newsletters they receive, and leaving all."""
+    account, no cookie): which newsletters they receive, and leaving all.
+    Leaving works at once; joining is confirmed by email (double opt-in), as
+    the link may have been forwarded."""
     subscriber = Subscriber.objects.from_token(token, Subscriber.TokenPurpose.PREFERENCES)
     if subscriber is None:
         return link_invalid(request, Subscriber.TokenPurpose.PREFERENCES)
     offered = Newsletter.objects.offered_to(subscriber)
-    saved, status = False, 200
+    saved, status, joining = False, 200, None
     if request.method == "POST":
         if not posted_from_this_site(request):
             return csrf_failure(request)
@@ -201,15 +217,20 @@ def preferences(request, token):
                             ConsentEvent.Method.PREFERENCES, ip=client_ip(request)
                         )
                 else:
-                    subscriber.update_preferences(
+                    joining = subscriber.update_preferences(
                         form.cleaned_data["newsletters"], list(offered), ip=client_ip(request)
                     )
+            if joining == SignupOutcome.SEND:
+                send_confirmation_task.enqueue(subscriber.pk)
             saved = True
         else:
             status = 400
     else:
         form = PreferencesForm(offered=offered)
     held = set(subscriber.newsletters_in(*Subscription.HELD).values_list("pk", flat=True))
+    pending = set(
+        subscriber.newsletters_in(Subscription.Status.PENDING).values_list("pk", flat=True)
+    )
     if form.is_bound and not saved:
         ticked = set(form.data.getlist("newsletters"))
     else:
@@ -219,6 +240,7 @@ def preferences(request, token):
             "newsletter": newsletter,
             "value": str(newsletter.pk),
             "ticked": str(newsletter.pk) in ticked,
+            "pending": newsletter.pk in pending,
         }
         for newsletter in Newsletter.objects.offered_to(subscriber)
     ]
@@ -228,6 +250,8 @@ def preferences(request, token):
         "choices": choices,
         "saved": saved,
         "receives_any": bool(held),
+        "joining": joining,
+        "SignupOutcome": SignupOutcome,
     }
     return render(request, "newsletter/preferences.html", context, status=status)
 

@@ -10,7 +10,6 @@ import articles.fields
 import django.contrib.postgres.fields
 import django.db.models.deletion
 import django.utils.timezone
-import newsletter.models
 from django.db import migrations, models
 
 from articles.roles import EDITOR, grant_permissions
@@ -153,9 +152,12 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(*CLOCK),
         migrations.RunPython(to_default_newsletter, migrations.RunPython.noop),
+        # No default: to_default_newsletter filled every row, with the
+        # historical models. A callable default here would be called by
+        # migrate, running today's models against this migration's tables.
         migrations.AlterField(
             model_name='issue',
             name='newsletter',
-            field=models.ForeignKey(default=newsletter.models.default_newsletter_id, help_text='Les abonnés de cette newsletter la recevront.', on_delete=django.db.models.deletion.PROTECT, related_name='issues', to='newsletter.newsletter', verbose_name='liste de diffusion'),
+            field=models.ForeignKey(help_text='Les abonnés de cette newsletter la recevront.', on_delete=django.db.models.deletion.PROTECT, related_name='issues', to='newsletter.newsletter', verbose_name='liste de diffusion'),
         ),
     ]

@@ -7,6 +7,7 @@ suppression; the guardrails that pause a send and tell the editors."""
 import hashlib
 import hmac
 import json
+import mailbox
 import re
 import smtplib
 import time
@@ -223,13 +224,25 @@ def test_soft_bounces_block_an_address_after_the_limit(settings):
         b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: x\r\n--b--\r\n",
         dsn("inconnu@exemple.org", "<rien@nulle.part>"),
+        dsn("inconnu\x00@exemple.org", "<rien\x00@nulle.part>", dsn_id="<\x00@mx>"),
     ],
 )
 def test_malformed_or_unknown_reports_are_ignored(raw):
     """Whatever is in the mailbox, reading it never fails, and nothing is kept
     about addresses that are not subscribers."""
-    assert record_report_message(raw) in ("ignored", 0)
+    assert record_report_message(raw).new_events == 0
     assert not MailEvent.objects.exists()
+
+
+def test_reading_a_message_says_whether_it_was_a_report_and_what_was_new():
+    """A report gives the number of events it recorded for the first time
+    (none when read again); any other message is not a report."""
+    sent_delivery("plein@exemple.org", "<plein@newsroom.localhost>")
+    report = dsn("plein@exemple.org", "<plein@newsroom.localhost>")
+    first, again = record_report_message(report), record_report_message(report)
+    assert (first.is_report, first.new_events) == (True, 1)
+    assert (again.is_report, again.new_events) == (True, 0)
+    assert record_report_message(b"Subject: Absent\r\n\r\nEn vacances.").is_report is False
 
 
 def test_a_missing_mailbox_gets_a_clear_message(tmp_path):
@@ -362,8 +375,8 @@ def test_an_unsubscribe_at_the_provider_leaves_that_newsletter(client, settings)
 def test_complaints_past_the_limit_pause_the_send_and_tell_the_editors_once(
     smtp_server, settings, admin_client
 ):
-    """Complaints come in while the issue is going out: past 0.3 % of the
-    messages sent, the sender stops before its next batch, the issue is
+    """Complaints come in while the issue is going out: two of them, past
+    0.3 % of the messages sent, and the sender stops before its next batch, the issue is
     « suspendue », the editors get one email; its page shows the counts, and
     an editor resumes it, which sends the rest without pausing again."""
     settings.NEWSLETTER_BATCH_SIZE = 10
@@ -375,13 +388,15 @@ def test_complaints_past_the_limit_pause_the_send_and_tell_the_editors_once(
 
     def complaint_after_the_first_batch(counts):
         if counts["sent"] == 10:
-            delivery = Delivery.objects.filter(status=Delivery.Status.SENT).first()
-            MailEvent.objects.record(
-                MailEvent.Kind.COMPLAINT,
-                key="plainte-1",
-                message_id=delivery.message_id,
-                source="Mailgun",
-            )
+            for number, delivery in enumerate(
+                Delivery.objects.filter(status=Delivery.Status.SENT)[:2]
+            ):
+                MailEvent.objects.record(
+                    MailEvent.Kind.COMPLAINT,
+                    key=f"plainte-{number}",
+                    message_id=delivery.message_id,
+                    source="Mailgun",
+                )
 
     counts = send_issue(Issue.objects.get(pk=issue.pk), progress=complaint_after_the_first_batch)
 
@@ -395,7 +410,7 @@ def test_complaints_past_the_limit_pause_the_send_and_tell_the_editors_once(
     )
     page = admin_client.get(reverse("admin:newsletter_issue_progress", args=[issue.pk]))
     content = page.content.decode()
-    assert '<td id="complained">1</td>' in content and '<td id="delivered">10</td>' in content
+    assert '<td id="complained">2</td>' in content and '<td id="delivered">10</td>' in content
     assert "s’est suspendu de lui-même" in content
     # Sending it again (a worker restarting) does not get past the pause.
     assert send_issue(Issue.objects.get(pk=issue.pk))["sent"] == 10
@@ -461,3 +476,148 @@ def test_editors_unblock_an_address_from_the_admin(admin_client):
     assert page.status_code == 200 and re.search(
         r"retours de messagerie", page.content.decode(), re.I
     )
+
+
+def sent_delivery(email, message_id):
+    """A confirmed subscriber at ``email`` whose issue left with ``message_id``."""
+    subscriber = make_subscriber(email=email, status="confirmed")
+    issue = make_issue(articles=0)
+    Delivery.objects.create_for(issue)
+    Delivery.objects.filter(issue=issue, subscriber=subscriber).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now(), message_id=message_id
+    )
+    return subscriber
+
+
+def maildir_with(path, *messages):
+    """A Maildir at ``path`` holding ``messages`` (raw bytes), unread."""
+    folder = mailbox.Maildir(path, create=True)
+    for raw in messages:
+        folder.add(raw)
+    return path
+
+
+def test_a_report_with_nul_characters_does_not_stop_the_reader(tmp_path, capsys):
+    """A report whose recipient and Message-ID hold NUL characters (which
+    PostgreSQL refuses in a string) is read like any other, without them; the
+    good report beside it is recorded, and the next run reads nothing again."""
+    subscriber = sent_delivery("bon@exemple.org", "<bon@newsroom.localhost>")
+    path = maildir_with(
+        tmp_path / "bounces",
+        dsn("inconnu\x00@exemple.org", "<autre\x00@newsroom.localhost>", dsn_id="<n\x00@mx>"),
+        dsn("bon@exemple.org", "<bon@newsroom.localhost>"),
+    )
+    call_command("read_bounces", maildir=str(path))
+    assert "2 rapport(s) lu(s), 1 retour(s) nouveau(x)" in capsys.readouterr().out
+    assert Subscriber.objects.get(pk=subscriber.pk).suppression_reason == Suppression.HARD_BOUNCE
+    call_command("read_bounces", maildir=str(path))
+    assert "0 rapport(s) lu(s), 0 retour(s) nouveau(x)" in capsys.readouterr().out
+
+
+def test_a_message_that_cannot_be_recorded_is_set_aside(tmp_path, capsys, monkeypatch):
+    """Whatever goes wrong while recording one message (here the database
+    refusing it), the reader logs it, marks it read, counts it as unreadable
+    and goes on: the next message is recorded, and later runs do not stop on
+    the bad one."""
+    from newsletter.models import MailEventQuerySet
+
+    subscriber = sent_delivery("bon@exemple.org", "<bon@newsroom.localhost>")
+    record = MailEventQuerySet.record
+
+    def refuse_one(self, kind, **fields):
+        if fields.get("email") == "panne@exemple.org":
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        return record(self, kind, **fields)
+
+    monkeypatch.setattr(MailEventQuerySet, "record", refuse_one)
+    path = maildir_with(
+        tmp_path / "bounces",
+        dsn("panne@exemple.org", "<panne@newsroom.localhost>"),
+        dsn("bon@exemple.org", "<bon@newsroom.localhost>"),
+    )
+    call_command("read_bounces", maildir=str(path))
+    out = capsys.readouterr().out
+    assert "1 rapport(s) lu(s), 1 retour(s) nouveau(x)" in out
+    assert "1 message(s) illisible(s)" in out
+    assert Subscriber.objects.get(pk=subscriber.pk).suppressed_at is not None
+    call_command("read_bounces", maildir=str(path))
+    assert "0 rapport(s) lu(s)" in capsys.readouterr().out
+
+
+def arf(recipient, original_message_id):
+    """A feedback report (ARF, RFC 5965): a « spam » click at a mailbox provider."""
+    boundary = "ARF-boundary"
+    return (
+        "From: abuse@fournisseur.example\r\n"
+        "To: bounces@newsroom.localhost\r\n"
+        "Subject: Plainte\r\n"
+        f"Message-ID: {make_msgid(domain='fournisseur.example')}\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=feedback-report; boundary="{boundary}"\r\n'
+        "\r\n"
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nUne plainte.\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nUser-Agent: test/1.0\r\nVersion: 1\r\n"
+        + (f"Original-Rcpt-To: {recipient}\r\n" if recipient else "")
+        + "\r\n"
+        f"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {original_message_id}\r\n\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("report", [dsn, arf])
+def test_forged_reports_in_the_bounce_mailbox_block_nobody(report):
+    """Anyone can mail the bounce address. A report there acts only on the
+    message it names by its Message-ID, and only when the recipient it names
+    is that message's: one naming a subscriber with a made-up Message-ID, or
+    a real Message-ID with someone else's address, blocks nobody."""
+    target = sent_delivery("cible@exemple.org", "<cible@newsroom.localhost>")
+    other = sent_delivery("autre@exemple.org", "<autre@newsroom.localhost>")
+    record_report_message(report("cible@exemple.org", "<invente@newsroom.localhost>"))
+    record_report_message(report("cible@exemple.org", "<autre@newsroom.localhost>"))
+    record_report_message(report("cible@exemple.org", ""))
+    assert not Subscriber.objects.filter(suppressed_at__isnull=False).exists()
+    assert not MailEvent.objects.exists()
+
+    # The genuine report: its Message-ID and its recipient agree.
+    record_report_message(report("Cible@Exemple.org", "<cible@newsroom.localhost>"))
+    assert Subscriber.objects.get(pk=target.pk).suppressed_at is not None
+    assert Subscriber.objects.get(pk=other.pk).suppressed_at is None
+
+
+def test_a_feedback_report_without_the_recipient_acts_on_its_message_id():
+    """Providers often leave the recipient out of a feedback report: the
+    Message-ID of the message (which only its recipient received) is then
+    enough."""
+    target = sent_delivery("cible@exemple.org", "<cible@newsroom.localhost>")
+    record_report_message(arf("", "<cible@newsroom.localhost>"))
+    assert Subscriber.objects.get(pk=target.pk).suppression_reason == Suppression.COMPLAINT
+
+
+def sent_to(count):
+    """An issue, sending, already sent to ``count`` subscribers."""
+    subscribers = confirmed_subscribers(count)
+    issue = make_issue(articles=0)
+    issue.queue(start_sender=False)
+    Delivery.objects.filter(issue=issue).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now()
+    )
+    return Issue.objects.get(pk=issue.pk), subscribers
+
+
+@pytest.mark.parametrize(
+    "kind, min_sent, word",
+    [(MailEvent.Kind.COMPLAINT, 100, "plainte"), (MailEvent.Kind.HARD_BOUNCE, 10, "rebond")],
+)
+def test_one_complaint_or_bounce_does_not_pause_a_small_send(settings, kind, min_sent, word):
+    """Past NEWSLETTER_GUARDRAIL_MIN_SENT messages, one complaint (1 % of 100)
+    or one hard bounce (10 % of 10) is an accident, not a trend: the send
+    goes on. The second one pauses it."""
+    settings.NEWSLETTER_GUARDRAIL_MIN_SENT = min_sent
+    issue, subscribers = sent_to(min_sent)
+    MailEvent.objects.create(key="un", kind=kind, subscriber=subscribers[0], issue=issue)
+    assert issue.guardrail_breach() is None and not issue.pause_if_needed()
+    MailEvent.objects.create(key="deux", kind=kind, subscriber=subscribers[1], issue=issue)
+    assert issue.pause_if_needed()
+    assert issue.status == Issue.Status.PAUSED and word in issue.pause_reason

@@ -192,6 +192,37 @@ def test_one_click_leaves_only_the_newsletter_of_that_email(smtp_server, essenti
     )
 
 
+@pytest.mark.parametrize("link_form", ["current", "by slug, as sent before"])
+def test_one_click_still_works_after_the_newsletter_is_renamed(
+    smtp_server, essentiel, alertes, link_form
+):
+    """Renaming a newsletter's address (its slug) does not break the
+    unsubscribe links of the emails already sent: the one-click POST still
+    leaves that newsletter. Links sent with the slug in them are understood
+    too, through their issue."""
+    subscriber = make_subscriber(
+        email="lit@exemple.fr", status="confirmed", newsletters=[None, alertes]
+    )
+    issue = make_issue(articles=1, newsletter=alertes)
+    Delivery.objects.create_for(issue)
+    send_issue(issue)
+    message = message_from_bytes(smtp_server[0].content, policy=policy.default)
+    path = urlsplit(re.search(r"<(https?://[^>]+)>", message["List-Unsubscribe"]).group(1)).path
+    if link_form != "current":
+        token = subscriber.make_token("unsubscribe")
+        path = f"/newsletter/desinscription/{token}/alertes/{issue.pk}/"
+    Newsletter.objects.filter(pk=alertes.pk).update(slug="alertes-urgentes")
+
+    response = Client(enforce_csrf_checks=True).post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 200
+    assert list(subscriber.newsletters_in(Subscription.Status.ACTIVE)) == [essentiel]
+    withdrawal = subscriber.consent_events.get(kind=ConsentEvent.Kind.WITHDRAWN)
+    assert (withdrawal.newsletter, withdrawal.issue) == (alertes, issue)
+
+
 def test_links_sent_before_there_were_several_newsletters_leave_them_all(client, alertes):
     """An unsubscribe link without a newsletter (older emails) leaves everything."""
     subscriber = make_subscriber(status="confirmed", newsletters=[None, alertes])
@@ -201,12 +232,14 @@ def test_links_sent_before_there_were_several_newsletters_leave_them_all(client,
 
 
 def test_an_unknown_newsletter_or_issue_in_an_unsubscribe_link_changes_nothing(client, alertes):
-    """A made-up newsletter is an invalid link (400, in French); a number that is
-    not one of its issues is only not recorded."""
+    """A made-up newsletter (slug or number) is an invalid link (400, in
+    French); a number that is not one of its issues is only not recorded."""
     subscriber = make_subscriber(status="confirmed", newsletters=[alertes])
     token = subscriber.make_token("unsubscribe")
     response = client.post(f"/newsletter/desinscription/{token}/inconnue/")
     assert response.status_code == 400 and "n’est pas valide" in response.content.decode()
+    response = client.post(f"/newsletter/desinscription/{token}/liste/{10**30}/1/")
+    assert response.status_code == 400
     assert subscriber.newsletters_in(Subscription.Status.ACTIVE).exists()
     response = client.post(f"/newsletter/desinscription/{token}/alertes/{10**30}/")
     assert response.status_code == 200
@@ -229,22 +262,37 @@ class TestPreferences:
         assert "moi@exemple.fr" in page
         assert f'value="{essentiel.pk}" checked' in page and f'value="{alertes.pk}">' in page
 
-    def test_ticking_and_unticking_subscribes_and_leaves(self, client, essentiel, alertes):
-        """Saving with « Alertes » ticked and « L’essentiel » unticked swaps them,
-        each change in the consent log."""
+    def test_unticking_leaves_at_once_and_ticking_asks_for_a_confirmation(
+        self, client, essentiel, alertes
+    ):
+        """Saving with « L’essentiel » unticked leaves it at once; « Alertes »
+        ticked is asked for, as on the signup form: the link of the page is in
+        every email and may have been forwarded, so joining is confirmed by
+        email (double opt-in), and only then does the reader receive it. Each
+        step is in the consent log."""
         subscriber = make_subscriber(status="confirmed")
         response = client.post(
             self.url(subscriber), {"newsletters": [alertes.pk], "action": "save"}
         )
         assert response.status_code == 200
-        assert "Vos choix sont enregistrés." in response.content.decode()
+        page = response.content.decode()
+        assert "Vos choix sont enregistrés." in page
+        assert "Nous venons de vous envoyer un e-mail" in page
+        assert "En attente de votre confirmation" in page
+        assert not subscriber.newsletters_in(Subscription.Status.ACTIVE).exists()
+        assert list(subscriber.newsletters_in(Subscription.Status.PENDING)) == [alertes]
+        assert len(mail.outbox) == 1 and mail.outbox[0].to == [subscriber.email]
+
+        confirm_by_email(client)
+
         assert list(subscriber.newsletters_in(Subscription.Status.ACTIVE)) == [alertes]
         kinds = list(
             subscriber.consent_events.values_list("kind", "newsletter", "method").order_by("pk")
         )
         assert kinds == [
-            (ConsentEvent.Kind.CONFIRMED, alertes.pk, ConsentEvent.Method.PREFERENCES),
+            (ConsentEvent.Kind.REQUESTED, alertes.pk, ConsentEvent.Method.PREFERENCES),
             (ConsentEvent.Kind.WITHDRAWN, essentiel.pk, ConsentEvent.Method.PREFERENCES),
+            (ConsentEvent.Kind.CONFIRMED, alertes.pk, ""),
         ]
 
     def test_leaving_all(self, client, alertes):
@@ -256,12 +304,27 @@ class TestPreferences:
         assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
         assert not subscriber.newsletters_in(*Subscription.HELD).exists()
 
-    def test_an_unsubscribed_reader_can_come_back_from_the_page(self, client, alertes):
-        """The signed link proves the address: ticking a newsletter again
-        subscribes at once, with the current wording in the log."""
+    def test_an_unsubscribed_reader_comes_back_by_confirming_by_email(self, client, alertes):
+        """Ticking a newsletter again after leaving everything does not
+        subscribe at once (the link may be in someone else's hands): a
+        confirmation email is sent, and its link subscribes."""
         subscriber = make_subscriber(status="unsubscribed")
         client.post(self.url(subscriber), {"newsletters": [alertes.pk]})
+        assert not Subscriber.objects.recipients_of(alertes).exists()
+        assert len(mail.outbox) == 1
+        confirm_by_email(client)
         assert Subscriber.objects.recipients_of(alertes).get() == subscriber
+
+    def test_a_second_request_within_a_day_sends_no_second_email(self, client, alertes):
+        """Joining from the page is held to the signup form's limit (one
+        confirmation email a day for an address): the page says one was sent
+        already."""
+        subscriber = make_subscriber(status="confirmed")
+        Subscriber.objects.filter(pk=subscriber.pk).update(last_requested_at=timezone.now())
+        response = client.post(self.url(subscriber), {"newsletters": [alertes.pk]})
+        assert "moins de 24 heures" in response.content.decode()
+        assert mail.outbox == []
+        assert not subscriber.newsletters_in(Subscription.Status.PENDING).exists()
 
     def test_a_hidden_newsletter_stays_visible_to_its_subscribers_only(self, client):
         """A newsletter that is not public shows on the page of its subscribers
@@ -409,3 +472,42 @@ def test_existing_subscribers_move_to_the_default_newsletter_with_their_history(
     pending = Subscriber.objects.get(email="p@exemple.fr")
     pending.confirm()
     assert Subscriber.objects.recipients_of(default).filter(pk=pending.pk).exists()
+
+
+def test_no_migration_fills_a_column_by_querying_todays_models():
+    """A field default recorded in a migration is called by `migrate` to fill
+    existing rows. One that queries a model (as the issue's default newsletter
+    did) runs today's model against yesterday's table, and a fresh `migrate`
+    fails as soon as a later migration adds a column to it: every callable
+    default in our migrations runs without a query."""
+    from django.db.migrations.loader import MigrationLoader
+    from django.test.utils import CaptureQueriesContext
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    querying = []
+    for (app, name), migration in loader.disk_migrations.items():
+        if app not in {"articles", "newsletter", "newsroom"}:
+            continue
+        for operation in migration.operations:
+            fields = getattr(operation, "fields", [])
+            if getattr(operation, "field", None) is not None:
+                fields = [(operation.name, operation.field)]
+            for field_name, field in fields:
+                if not callable(field.default):
+                    continue
+                with CaptureQueriesContext(connection) as queries:
+                    field.default()
+                if queries:
+                    querying.append(f"{app}.{name}: {field_name}")
+    assert querying == []
+
+
+def test_a_new_issue_belongs_to_the_default_newsletter_unless_another_is_chosen(
+    admin_client, essentiel, alertes
+):
+    """The admin's form for a new issue has the default newsletter chosen;
+    an issue made without one (by code) belongs to it too."""
+    page = admin_client.get(reverse("admin:newsletter_issue_add")).content.decode()
+    assert re.search(rf'<option value="{essentiel.pk}" selected>', page)
+    assert Issue.objects.create(subject="Sans liste").newsletter == essentiel
+    assert Issue.objects.create(subject="Alerte", newsletter=alertes).newsletter == alertes

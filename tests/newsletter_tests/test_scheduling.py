@@ -212,3 +212,34 @@ def test_a_worker_that_was_down_sends_on_restart_and_says_it_was_late(
     page = admin_client.get(reverse("admin:newsletter_issue_progress", args=[issue.pk]))
     assert "Partie en retard (3 h 5 min" in page.content.decode()
     assert mail.outbox == []
+
+
+def test_the_task_queued_by_the_form_starts_the_issue_at_its_time(
+    admin_client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Scheduled through the admin at a time typed in Almaty, the issue is
+    started by the task queued for that time, on its own (the worker's
+    heartbeat, which catches up on due issues, is not needed)."""
+    settings.TASKS = DATABASE_TASKS
+    confirmed_subscribers(2)
+    issue = make_issue(articles=1)
+    moment = next_week_at_nine()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:newsletter_issue_send", args=[issue.pk]), schedule_data(moment)
+        )
+    arguments = DBTaskResult.objects.get().args_kwargs["args"]
+    monkeypatch.setattr(timezone, "now", lambda: moment + timedelta(seconds=1))
+    assert start_scheduled_issue_task.call(*arguments) is True
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENDING and issue.late_by() is None
+    assert Delivery.objects.filter(issue=issue).count() == 2
+
+
+@pytest.mark.parametrize("scheduled_for", ["", "demain", "2030-13-45T09:00:00+05:00", None])
+def test_a_task_with_a_malformed_time_does_nothing(scheduled_for):
+    """A task whose time cannot be read starts nothing (and does not fail)."""
+    issue = make_issue(articles=1)
+    issue.schedule(timezone.now() - timedelta(seconds=1))
+    assert start_scheduled_issue_task.call(issue.pk, scheduled_for) is False
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.SCHEDULED

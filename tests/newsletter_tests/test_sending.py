@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from email import message_from_bytes, policy
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from newsletter.models import Delivery, Issue, IssueArticle, Subscriber
@@ -512,3 +514,38 @@ def test_the_models_and_the_renderer_import_neither_the_sender_nor_the_tasks():
     assert imported("models") & forbidden == set()
     assert imported("emails") & (forbidden | {".models", "newsletter.models"}) == set()
     assert ".signals" in imported("models")
+
+
+def test_the_issue_list_says_where_each_send_is(admin_client):
+    """The « envoi » column: a dash for a draft, the time of a scheduled
+    issue, and for a send under way the messages sent out of all, linked to
+    its progress page."""
+    confirmed_subscribers(3)
+    make_issue(articles=0, subject="Brouillon")
+    scheduled = make_issue(articles=0, subject="Programmée")
+    scheduled.schedule(timezone.now() + timedelta(days=1))
+    sending = make_issue(articles=0, subject="En cours")
+    sending.queue(start_sender=False)
+    Delivery.objects.filter(pk__in=sending.deliveries.values("pk")[:2]).update(
+        status=Delivery.Status.SENT
+    )
+    page = admin_client.get(reverse("admin:newsletter_issue_changelist")).content.decode()
+    cells = dict(
+        re.findall(
+            r'<a href="[^"]+">([^<]+)</a></th>.*?<td class="field-sending">(.*?)</td>', page, re.S
+        )
+    )
+    progress = reverse("admin:newsletter_issue_progress", args=[sending.pk])
+    cells = {subject: cell.strip() for subject, cell in cells.items()}
+    assert cells["Brouillon"] == "—"
+    assert cells["Programmée"].startswith("programmée : ") and "(Paris)" in cells["Programmée"]
+    assert cells["En cours"] == f'<a href="{progress}">2 envoyés / 3</a>'
+
+
+def test_delays_are_shown_in_days_hours_and_minutes():
+    """A delay shown to editors: « 1 j 3 h 12 min », « 5 min »."""
+    from newsletter.admin import _duration
+
+    assert _duration(timedelta(days=1, hours=3, minutes=12, seconds=40)) == "1 j 3 h 12 min"
+    assert _duration(timedelta(minutes=5)) == "5 min"
+    assert _duration(None) is None

@@ -3,11 +3,15 @@ feedback reports become bounces and complaints (newsletter/bounces.py). Run it
 every few minutes (cron, a systemd timer); a message read twice counts once."""
 
 import imaplib
+import logging
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, transaction
 
 from newsletter.bounces import read_mailbox, record_report_message
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -29,19 +33,35 @@ class Command(BaseCommand):
         url = maildir or url or settings.BOUNCE_MAILBOX_URL
         if not url:
             raise CommandError("Indiquez la boîte : BOUNCE_MAILBOX_URL, --url ou --maildir.")
-        read = ignored = new = 0
+        read = ignored = new = unreadable = 0
         try:
             for raw, mark_seen in read_mailbox(url, include_seen=all):
-                outcome = record_report_message(raw)
-                if outcome == "ignored":
-                    ignored += 1
+                try:
+                    # Recorded whole or not at all.
+                    with transaction.atomic():
+                        outcome = record_report_message(raw)
+                except (OperationalError, InterfaceError):
+                    raise  # no database: the message stays unread for the next run
+                except Exception:
+                    # A message nobody can record would stop every later run on
+                    # it, and the messages after it would never be read.
+                    logger.exception(
+                        "A message of the bounce mailbox could not be recorded: set aside."
+                    )
+                    unreadable += 1
                 else:
-                    read += 1
-                    new += outcome
+                    if outcome.is_report:
+                        read += 1
+                        new += outcome.new_events
+                    else:
+                        ignored += 1
                 mark_seen()
         except (OSError, ValueError, imaplib.IMAP4.error) as error:
             raise CommandError(f"Boîte illisible : {error}") from error
+        except (OperationalError, InterfaceError) as error:
+            raise CommandError(f"Base de données injoignable : {error}") from error
         self.stdout.write(
             f"{read} rapport(s) lu(s), {new} retour(s) nouveau(x) enregistré(s), "
-            f"{ignored} message(s) ignoré(s) (pas un rapport de remise)."
+            f"{ignored} message(s) ignoré(s) (pas un rapport de remise), "
+            f"{unreadable} message(s) illisible(s) (mis de côté, voir le journal)."
         )

@@ -33,7 +33,8 @@ class Command(BaseCommand):
         if issue.status == Issue.Status.DRAFT:
             # Queued as « Envoyer » queues it, but sent by this process.
             added = issue.queue(start_sender=False)
-            self.stdout.write(f"{added} envoi(s) ajouté(s) à la file.")
+            if added is not None:  # None: started meanwhile, from the admin
+                self.stdout.write(f"{added} envoi(s) ajouté(s) à la file.")
         # Otherwise resume: readers who subscribed since do not get an old issue.
         show = None if no_progress else self.progress_bar
         counts = send_issue(issue, batch_size=batch_size, rate=rate, progress=show)
