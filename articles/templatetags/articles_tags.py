@@ -92,11 +92,10 @@ def _srcset(copies):
     return ", ".join(f"{copy.url} {copy.width}w" for copy in copies)
 
 
-@register.inclusion_tag("includes/_picture.html")
-def hero_picture(article, crop="card", sizes="100vw", loading="lazy", alt=None, css_class=""):
-    """The hero image cropped for ``crop`` (renditions.CROPS) in several widths,
-    WebP with a JPEG fallback, with its dimensions so the page does not jump;
-    the original when there are no copies (an unreadable file)."""
+def _picture(article, crop, sizes, loading, alt=None, css_class=""):
+    """What includes/_picture.html shows of the hero image cropped for ``crop``
+    (renditions.CROPS): the copies' srcsets, the fallback, the dimensions; the
+    original when there are no copies (an unreadable file)."""
     renditions = HeroRenditions.of(article)
     picture = {
         "alt": article.hero_image_alt if alt is None else alt,
@@ -122,6 +121,13 @@ def hero_picture(article, crop="card", sizes="100vw", loading="lazy", alt=None, 
     }
 
 
+@register.inclusion_tag("includes/_picture.html")
+def hero_picture(article, crop="card", sizes="100vw", loading="lazy", alt=None, css_class=""):
+    """The hero image cropped for ``crop`` in several widths, WebP with a JPEG
+    fallback, with its dimensions so the page does not jump."""
+    return {"picture": _picture(article, crop, sizes, loading, alt, css_class)}
+
+
 @register.inclusion_tag("includes/_card.html")
 def article_card(
     article,
@@ -134,17 +140,29 @@ def article_card(
 ):
     """An article card for listings: ``lead`` for the big card that opens the
     home page, ``compact`` for a title line without image or standfirst,
-    ``short`` without the standfirst."""
+    ``short`` without the standfirst. The values are prepared here, the
+    template only places them: a listing shows up to thirty cards."""
+    picture = None
+    if article.hero_image and not compact:
+        picture = _picture(
+            article,
+            "lead" if lead else "card",
+            LEAD_SIZES if lead else CARD_SIZES,
+            "eager" if lead else loading,
+            alt="",
+        )
+    section = article.section if show_section else None
     return {
-        "article": article,
+        "url": article.get_absolute_url(),
+        "title": article.title,
+        "standfirst": "" if compact or short else article.standfirst,
+        "section_name": section.name if section else "",
+        "section_url": section.get_absolute_url() if section else "",
+        "published": iso(article.published_at),
+        "published_label": french_date(article.published_at),
         "heading_level": int(heading_level),
-        "show_section": show_section,
-        "lead": lead,
-        "compact": compact,
-        "show_standfirst": not (compact or short),
-        "crop": "lead" if lead else "card",
-        "sizes": LEAD_SIZES if lead else CARD_SIZES,
-        "loading": "eager" if lead else loading,
+        "modifiers": " card--lead" * bool(lead) + " card--compact" * bool(compact),
+        "picture": picture,
     }
 
 
