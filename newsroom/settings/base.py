@@ -206,7 +206,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where collectstatic puts what production serves; make bench and make
+# cluster-check, which run production servers from development settings, read
+# it there (development serves the source folders: see development.py).
+COLLECTED_STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = COLLECTED_STATIC_ROOT
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))

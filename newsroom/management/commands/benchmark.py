@@ -99,7 +99,7 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         self.stdout.write(f"Base « {settings.DATABASES['default']['NAME']} » :")
         call_command("generate_articles", options["articles"])
-        self.static_dir = Path(settings.STATIC_ROOT)
+        self.static_dir = Path(settings.COLLECTED_STATIC_ROOT)
         self.collect_static()
         with tempfile.TemporaryDirectory() as workdir:
             self.workdir = Path(workdir)

@@ -399,7 +399,7 @@ class Command(BaseCommand):
             "http_directives": "\n    ".join(http_directives),
             "app_servers": "\n        ".join(servers),
             "listen": f"127.0.0.1:{self.nginx_port}",
-            "static_root": str(settings.STATIC_ROOT),
+            "static_root": str(settings.COLLECTED_STATIC_ROOT),
         }
         config = re.sub(r"@(\w+)@", lambda match: values[match.group(1)], config)
         (temp / "nginx.conf").write_text(config)
