@@ -154,6 +154,22 @@ def make_member(group_name, **fields):
     return user
 
 
+def client_for(user):
+    """A test client signed in as ``user``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def change_url(article):
+    """The article's page in the admin."""
+    from django.urls import reverse
+
+    return reverse("admin:articles_article_change", args=[article.pk])
+
+
 def admin_article_data(article=None, **overrides):
     """The POST data of the admin article form, as a browser would send it:
     from ``article`` when given (with the version it was loaded at)."""

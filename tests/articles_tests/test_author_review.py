@@ -3,21 +3,14 @@ byline to an account."""
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Author
-from tests.factories import make_article, make_author, make_member, make_user
+from tests.factories import client_for, make_article, make_author, make_member, make_user
 
 pytestmark = pytest.mark.django_db
 ADD = reverse("admin:articles_author_add")
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def author_form(**overrides):

@@ -9,21 +9,23 @@ from email import message_from_bytes, policy
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from articles.models import Article, ArticleNote, ArticleRevision, PreviewLink
-from tests.factories import make_article, make_author, make_member, make_user
+from tests.factories import (
+    change_url,
+    client_for,
+    make_article,
+    make_author,
+    make_member,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:articles_article_changelist")
 REVIEW_LIST = f"{CHANGELIST}?etat=review"
-
-
-def change_url(article):
-    return reverse("admin:articles_article_change", args=[article.pk])
 
 
 def add_note_url(article):
@@ -36,12 +38,6 @@ def resolve_url(note):
 
 def send_back_url(article):
     return reverse("admin:articles_article_send_back", args=[article.pk])
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
@@ -17,6 +16,8 @@ from pytest_django.asserts import assertContains, assertNotContains
 from articles.models import Article, ArticleRevision, OriginalLanguage
 from tests.factories import (
     admin_article_data,
+    change_url,
+    client_for,
     make_article,
     make_author,
     make_member,
@@ -39,16 +40,6 @@ def json_ld(client, article):
     content = client.get(article.get_absolute_url()).content.decode()
     raw = re.search(r'<script type="application/ld\+json">(.*?)</script>', content, re.S).group(1)
     return json.loads(raw)
-
-
-def change_url(article):
-    return reverse("admin:articles_article_change", args=[article.pk])
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # The page --------------------------------------------------------------------------

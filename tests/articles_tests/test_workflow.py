@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertRedirects
@@ -16,6 +15,8 @@ from articles.admin import ArticleAdmin, CorrectionInline
 from articles.models import Article, ArticleRevision, Correction
 from tests.factories import (
     admin_article_data,
+    change_url,
+    client_for,
     image_upload,
     make_article,
     make_author,
@@ -27,16 +28,6 @@ from tests.factories import make_member as member
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:articles_article_changelist")
 ADD = reverse("admin:articles_article_add")
-
-
-def change_url(article):
-    return reverse("admin:articles_article_change", args=[article.pk])
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
