@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import Article, ArticleNote, Correction, PreviewLink
+from .presentation import french_datetime
 from .revisions import EDITABLE_FIELDS
-from .templatetags.articles_tags import french_datetime
 
 FOCAL_POINT = ("hero_focal_x", "hero_focal_y")
 

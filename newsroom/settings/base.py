@@ -95,6 +95,14 @@ ROOT_URLCONF = "newsroom.urls"
 WSGI_APPLICATION = "newsroom.wsgi.application"
 
 TEMPLATES = [
+    # The public pages (newsroom/jinja.py says why they are Jinja2).
+    {
+        "BACKEND": "newsroom.jinja.Jinja2",
+        "DIRS": [BASE_DIR / "public_templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "newsroom.jinja.environment"},
+    },
+    # The admin, the sitemaps, the emails.
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

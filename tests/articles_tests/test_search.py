@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import escape as page_escape
 from pytest_django.asserts import assertContains, assertNotContains
 
 from articles import search as search_module
@@ -344,11 +345,12 @@ def test_any_input_gives_an_ordinary_page(client, query, shown, answer):
     look for, nothing found, or the results."""
     make_article(title="Finance publique", body="<p>Kirghizistan</p>")
     response = client.get(SEARCH, {"q": query})
-    assertContains(response, f'name="q" value="{escape(shown)}"', count=1)
+    # Pages are Jinja2 templates: their escaping is markupsafe's.
+    assertContains(response, f'name="q" value="{page_escape(shown)}"', count=1)
     assertNotContains(response, "<script>alert(1)</script>")
     messages = {
         "no word": "Tapez au moins un mot",
-        "nothing found": f"Aucun article ne correspond à « {escape(shown)} ».",
+        "nothing found": f"Aucun article ne correspond à « {page_escape(shown)} ».",
         "found": "1 résultat",
     }
     for case, message in messages.items():

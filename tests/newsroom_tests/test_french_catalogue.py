@@ -93,7 +93,14 @@ def test_the_catalogue_holds_every_message_of_the_code(tmp_path):
     """`make messages` would add nothing: every translatable string of the code and
     templates is in django.po (run on a copy of the sources)."""
     base = Path(settings.BASE_DIR)
-    for folder in ("articles", "newsletter", "newsroom", "templates", "locale"):
+    for folder in (
+        "articles",
+        "newsletter",
+        "newsroom",
+        "templates",
+        "public_templates",
+        "locale",
+    ):
         shutil.copytree(base / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.pyc"))
     shutil.copy(base / "manage.py", tmp_path)
     subprocess.run(

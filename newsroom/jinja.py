@@ -1,0 +1,127 @@
+"""The public pages are Jinja2 templates (public_templates/): the site's readers get
+them, and the page cache stores them, but a page the cache does not hold, or
+may not hold (after an edit, search, the long tail of old articles), is
+rendered for each request. Django's template language resolves every
+variable at run time, a few microseconds each, and a listing page has
+hundreds; Jinja2 compiles templates to Python (measured on the article page:
+see the closing note of issue 8). The admin, the sitemaps and the emails stay
+Django templates: they are rendered rarely, or by the worker.
+
+The templates get the Python helpers of articles.presentation and
+newsletter.presentation: a helper that feeds a partial (a card, a picture…)
+is wrapped here to render it, so the markup stays in the partial."""
+
+import functools
+
+from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.cache import cache
+from django.template import defaultfilters
+from django.template.backends import jinja2 as django_jinja2
+from django.templatetags.static import static
+from django.test.signals import template_rendered
+from django.urls import reverse
+from django.utils import translation
+from jinja2 import Environment, pass_context
+from markupsafe import Markup
+
+from articles import presentation
+from newsletter import presentation as newsletter_presentation
+from newsroom.pagecache import versioned_key, versioned_timeout
+
+
+def url(name, *args, **kwargs):
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def _partial(template_name, values, takes_request=False):
+    """A global that renders ``template_name`` with what ``values`` returns."""
+
+    @pass_context
+    @functools.wraps(values)
+    def render(context, *args, **kwargs):
+        if takes_request:
+            args = (context.get("request"), *args)
+        template = context.environment.get_template(template_name)
+        return Markup(template.render(values(*args, **kwargs)))
+
+    return render
+
+
+NAVIGATION_CACHE_KEY = "navigation"
+
+
+@pass_context
+def navigation(context, current=""):
+    """The menu, rendered once while content is unchanged, for each section
+    that can be the current one."""
+    key = versioned_key(f"{NAVIGATION_CACHE_KEY}:{current}")
+    html = cache.get(key)
+    if html is None:
+        template = context.environment.get_template("includes/navigation.html")
+        html = template.render(
+            {"sections": presentation.navigation_sections(), "current": current}
+        )
+        cache.set(key, html, versioned_timeout(3600))
+    return Markup(html)
+
+
+def environment(**options):
+    env = Environment(extensions=["jinja2.ext.i18n"], **options)
+    env.install_gettext_translations(translation, newstyle=True)
+    env.policies["ext.i18n.trimmed"] = True
+    env.globals.update(
+        url=url,
+        static=static,
+        site_name=settings.SITE_NAME,
+        navigation=navigation,
+        article_card=_partial("includes/_card.html", presentation.article_card),
+        hero_picture=_partial("includes/_picture.html", presentation.hero_picture),
+        most_read=_partial("includes/_most_read.html", presentation.most_read),
+        share_links=_partial("includes/_share_links.html", presentation.share_links),
+        translation_credit=_partial(
+            "includes/_translation_credit.html", presentation.translation_credit
+        ),
+        page_meta=_partial("includes/_page_meta.html", presentation.page_meta, True),
+        pagination=_partial("includes/pagination.html", presentation.pagination),
+        newsletter_form=_partial(
+            "includes/newsletter_form.html", newsletter_presentation.newsletter_form, True
+        ),
+        consent_text=newsletter_presentation.consent_text,
+        article_json_ld=presentation.article_json_ld,
+        social_image_url=presentation.social_image_url,
+    )
+    env.filters.update(
+        iso=presentation.iso,
+        french_date=presentation.french_date,
+        french_datetime=presentation.french_datetime,
+        was_updated=presentation.was_updated,
+        rich_text=presentation.rich_text,
+        linebreaks=defaultfilters.linebreaks_filter,
+        linebreaksbr=defaultfilters.linebreaksbr,
+        filesizeformat=defaultfilters.filesizeformat,
+        intcomma=intcomma,
+    )
+    return env
+
+
+class Template(django_jinja2.Template):
+    def render(self, context=None, request=None):
+        if context is None:
+            context = {}
+        html = super().render(context, request)
+        # As Django's own templates do under the test runner (with no
+        # receiver outside tests, sending costs one check): the test client
+        # then reads response.context.
+        template_rendered.send(sender=self, template=self, context=context)
+        return html
+
+
+class Jinja2(django_jinja2.Jinja2):
+    """Django's Jinja2 backend, whose templates say they were rendered."""
+
+    def from_string(self, template_code):
+        return Template(super().from_string(template_code).template, self)
+
+    def get_template(self, template_name):
+        return Template(super().get_template(template_name).template, self)
