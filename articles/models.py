@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchRank, SearchVectorField
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, transaction
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from newsroom.links import path_of
-from newsroom.pagecache import limit_page_lifetime, versioned_key, versioned_timeout
+from newsroom.pagecache import clock_cached, limit_page_lifetime
 
 from .fields import (
     PlainCharField,
@@ -1034,13 +1033,12 @@ def cached_most_read():
     window = int(time.time() // refresh)
     # Pages showing the list are kept until it is refreshed, not longer.
     limit_page_lifetime((window + 1) * refresh)
-    key = versioned_key(f"{MOST_READ_CACHE_KEY}:{window}")
-    articles = cache.get(key)
-    if articles is None:
+
+    def most_read():
         since = timezone.now() - timedelta(hours=settings.MOST_READ_HOURS)
-        articles = ReadCount.objects.most_read(since, settings.MOST_READ_COUNT)
-        cache.set(key, articles, versioned_timeout(refresh))
-    return articles
+        return ReadCount.objects.most_read(since, settings.MOST_READ_COUNT)
+
+    return clock_cached(MOST_READ_CACHE_KEY, most_read, refresh, variant=window)
 
 
 VARIANTS_CACHE_KEY = "articles:spelling-variants"
@@ -1049,13 +1047,13 @@ VARIANTS_CACHE_KEY = "articles:spelling-variants"
 def cached_spelling_variants():
     """{folded spelling: every folded spelling of its group}, from the cache
     while content is unchanged: every search reads it."""
-    key = versioned_key(VARIANTS_CACHE_KEY)
-    mapping = cache.get(key)
-    if mapping is None:
+
+    def variants():
         mapping = {}
         for group in SpellingVariantGroup.objects.all():
             spellings = set(group.folded_spellings())
             for spelling in spellings:
                 mapping.setdefault(spelling, set()).update(spellings)
-        cache.set(key, mapping, versioned_timeout(3600))
-    return mapping
+        return mapping
+
+    return clock_cached(VARIANTS_CACHE_KEY, variants, 3600)

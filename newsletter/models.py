@@ -34,7 +34,6 @@ LATE_AFTER = timedelta(minutes=2)
 # At most one request (and so one confirmation email) for an address in this
 # period, whoever asks and whatever the address's state.
 REQUEST_INTERVAL = timedelta(hours=24)
-CONSENT_TEXT_CACHE_KEY = "newsletter:consent-text"
 
 
 class SignupOutcome(enum.StrEnum):

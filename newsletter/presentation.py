@@ -1,36 +1,35 @@
 """What the public pages show of the newsletter: the signup form's values and
 the consent wording (public_templates/includes/newsletter_form.html places them)."""
 
-from django.core.cache import cache
 from django.db import DatabaseError
 
 from newsletter.forms import SubscribeForm, form_stamp
-from newsletter.models import CONSENT_TEXT_CACHE_KEY, ConsentText, Newsletter
-from newsroom.pagecache import versioned_key, versioned_timeout
+from newsletter.models import ConsentText, Newsletter
+from newsroom.pagecache import clock_cached
 
 SIGNUP_CHOICES_CACHE_KEY = "newsletter:signup-choices"
+CONSENT_TEXT_CACHE_KEY = "newsletter:consent-text"
 
 
 def signup_choices():
-    """The public newsletters as the form shows them (cached under the content
-    clock, so that pages carrying the form make no query for them)."""
+    """The public newsletters as the form shows them (kept while content is
+    unchanged, so that pages carrying the form make no query for them)."""
+
+    def choices():
+        return [
+            {
+                "value": str(newsletter.pk),
+                "name": newsletter.name,
+                "description": newsletter.description,
+                "is_default": newsletter.is_default,
+            }
+            for newsletter in Newsletter.objects.public()
+        ]
+
     try:
-        key = versioned_key(SIGNUP_CHOICES_CACHE_KEY)
-        choices = cache.get(key)
-        if choices is None:
-            choices = [
-                {
-                    "value": str(newsletter.pk),
-                    "name": newsletter.name,
-                    "description": newsletter.description,
-                    "is_default": newsletter.is_default,
-                }
-                for newsletter in Newsletter.objects.public()
-            ]
-            cache.set(key, choices, versioned_timeout(3600))
+        return clock_cached(SIGNUP_CHOICES_CACHE_KEY, choices, 3600)
     except DatabaseError:
         return []
-    return choices
 
 
 def newsletter_form(request, form=None):
@@ -44,26 +43,47 @@ def newsletter_form(request, form=None):
     the form was shown (bots post at once), fresh at every rendering.
 
     The public newsletters are checkboxes; the default one is ticked, unless
-    the reader's own choices come back with an error."""
-    if form is None:
-        form = SubscribeForm(initial={"source": request.path if request is not None else ""})
+    the reader's own choices come back with an error. The empty form under an
+    article is not built as a Form: its values are known."""
     choices = signup_choices()
-    if form.is_bound:
-        ticked = set(form.data.getlist("newsletters")) if hasattr(form.data, "getlist") else set()
+    values = {
+        "stamp": form_stamp(),
+        "choices": choices,
+        "email_label": SubscribeForm.base_fields["email"].label,
+        "consent": consent_text(),
+    }
+    if form is None:
+        return {
+            **values,
+            "source": request.path if request is not None else "",
+            "email": "",
+            "ticked": {choice["value"] for choice in choices if choice["is_default"]},
+        }
+    if form.is_bound and hasattr(form.data, "getlist"):
+        ticked = set(form.data.getlist("newsletters"))
+    elif form.is_bound:
+        ticked = set()
     else:
         ticked = {choice["value"] for choice in choices if choice["is_default"]}
-    return {"form": form, "stamp": form_stamp(), "choices": choices, "ticked": ticked}
+    return {
+        **values,
+        "source": form["source"].value() or "",
+        "email": form["email"].value() or "",
+        "ticked": ticked,
+        "errors": form.non_field_errors(),
+        "newsletters_errors": form.errors.get("newsletters", []),
+        "email_errors": form.errors.get("email", []),
+    }
 
 
 def consent_text():
-    """The current wording of consent, shown under the form (cached)."""
+    """The current wording of consent, shown under the form."""
+
+    def text():
+        current = ConsentText.objects.current()
+        return current.text if current else ""
+
     try:
-        key = versioned_key(CONSENT_TEXT_CACHE_KEY)
-        text = cache.get(key)
-        if text is None:
-            current = ConsentText.objects.current()
-            text = current.text if current else ""
-            cache.set(key, text, versioned_timeout(3600))
+        return clock_cached(CONSENT_TEXT_CACHE_KEY, text, 3600)
     except DatabaseError:
         return ""
-    return text

@@ -15,23 +15,30 @@ import functools
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.core.cache import cache
 from django.template import defaultfilters
 from django.template.backends import jinja2 as django_jinja2
 from django.templatetags.static import static
 from django.test.signals import template_rendered
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import translation
-from jinja2 import Environment, pass_context
+from jinja2 import Environment, Undefined, pass_context
 from markupsafe import Markup
 
 from articles import presentation
 from newsletter import presentation as newsletter_presentation
-from newsroom.pagecache import versioned_key, versioned_timeout
+from newsroom.pagecache import clock_cached
+
+
+@functools.lru_cache(maxsize=4096)
+def _reverse(prefix, name, args, kwargs):
+    return reverse(name, args=args or None, kwargs=dict(kwargs) or None)
 
 
 def url(name, *args, **kwargs):
-    return reverse(name, args=args or None, kwargs=kwargs or None)
+    """reverse(), remembered: a page asks for the same dozen addresses at every
+    rendering, and the URLconf does not change while the process runs (the
+    script prefix is part of the key)."""
+    return _reverse(get_script_prefix(), name, args, tuple(sorted(kwargs.items())))
 
 
 def _partial(template_name, values, takes_request=False):
@@ -55,18 +62,19 @@ NAVIGATION_CACHE_KEY = "navigation"
 def navigation(context, current=""):
     """The menu, rendered once while content is unchanged, for each section
     that can be the current one."""
-    key = versioned_key(f"{NAVIGATION_CACHE_KEY}:{current}")
-    html = cache.get(key)
-    if html is None:
-        template = context.environment.get_template("includes/navigation.html")
-        html = template.render(
-            {"sections": presentation.navigation_sections(), "current": current}
-        )
-        cache.set(key, html, versioned_timeout(3600))
-    return Markup(html)
+    template = context.environment.get_template("includes/navigation.html")
+
+    def menu():
+        sections = presentation.navigation_sections()
+        return Markup(template.render({"sections": sections, "current": current}))
+
+    return clock_cached(f"{NAVIGATION_CACHE_KEY}:{current}", menu, 3600)
 
 
 def environment(**options):
+    # An unknown variable is empty, as in Django templates, with DEBUG too
+    # (Django's backend would print it as {{ name }} there).
+    options["undefined"] = Undefined
     env = Environment(extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_translations(translation, newstyle=True)
     env.policies["ext.i18n.trimmed"] = True
@@ -87,7 +95,6 @@ def environment(**options):
         newsletter_form=_partial(
             "includes/newsletter_form.html", newsletter_presentation.newsletter_form, True
         ),
-        consent_text=newsletter_presentation.consent_text,
         article_json_ld=presentation.article_json_ld,
         social_image_url=presentation.social_image_url,
     )

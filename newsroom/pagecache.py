@@ -24,7 +24,7 @@ at most PAGE_CACHE_MAX_ENTRIES pages (Redis: set ``maxmemory`` with an LRU
 policy).
 
 Lookups and derived data (the menu, spelling variants, the consent text) are
-keyed by the same clock with ``versioned_key``: no invalidation to forget."""
+kept under the same clock with ``clock_cached``: no invalidation to forget."""
 
 import contextvars
 import gzip
@@ -131,16 +131,30 @@ def limit_page_lifetime(until: float) -> None:
         holder.until = min(holder.until, until)
 
 
-def versioned_key(name: str) -> str:
-    """A cache key for data derived from content, valid while it is unchanged."""
+_kept: dict[str, tuple] = {}
+
+
+def clock_cached(name: str, compute, seconds: int, variant=None):
+    """What ``compute()`` returns, kept in this process while content is
+    unchanged (the clock's value), ``variant`` is the same, and ``seconds`` at
+    most, cut at the next scheduled publication: data derived from content that
+    pages read at every rendering (the menu, « Les plus lus », the newsletters
+    of the form…). Exact like the page cache, with no invalidation to forget.
+    Nothing is pickled or sent to Redis: a rendering reads several of these,
+    and each process asks the database once per change. The value is shared:
+    callers must not change it."""
     clock = content_clock()
-    return f"{name}:v{clock.value}"
+    entry = _kept.get(name)
+    if entry is not None and entry[0] == (clock.value, variant) and time.time() < entry[1]:
+        return entry[2]
+    value = compute()
+    _kept[name] = ((clock.value, variant), clock.valid_until(seconds), value)
+    return value
 
 
-def versioned_timeout(seconds: int) -> int:
-    """``seconds``, cut at the next scheduled publication."""
-    remaining = content_clock().valid_until(seconds) - time.time()
-    return max(1, math.ceil(remaining))
+def forget_clock_cached() -> None:
+    """Empties what clock_cached keeps (tests change settings between pages)."""
+    _kept.clear()
 
 
 def page_cache():

@@ -52,13 +52,16 @@ def wait_for_http(url, process, seconds=30):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     from articles.views import _lexemes_of
+    from newsroom.pagecache import forget_clock_cached
 
     for alias in settings.CACHES:
         caches[alias].clear()
     _lexemes_of.cache_clear()  # each worker's memory of the stemmer's answers
+    forget_clock_cached()
     yield
     for alias in settings.CACHES:
         caches[alias].clear()
+    forget_clock_cached()
 
 
 @pytest.fixture(scope="session", autouse=True)
