@@ -89,6 +89,15 @@ class SafeImageField(models.ImageField):
         return derived != stored
 
     def update_dimension_fields(self, instance, force=False, *args, **kwargs):
+        # Django runs this for every instance loaded (post_init), and its first
+        # step builds the FieldFile. A listing loads thirty articles whose
+        # dimensions are stored: the row alone says there is nothing to do.
+        values = instance.__dict__
+        if not force and (
+            not values.get(self.attname)
+            or all(values.get(field) for field in (self.width_field, self.height_field) if field)
+        ):
+            return
         try:
             super().update_dimension_fields(instance, force, *args, **kwargs)
         except OSError as error:  # FileNotFoundError, or the storage is away

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.templatetags.static import static
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -39,7 +39,9 @@ def french_date(value):
     if not value:
         return ""
     value = _local(value)
-    return f"{_day(value)} {date_format(value, 'F Y')}"
+    # The month as date_format's « F » writes it (the same translated names),
+    # without its format machinery: listings show thirty dates.
+    return f"{_day(value)} {MONTHS[value.month]} {value.year}"
 
 
 def french_datetime(value):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import feedparser
 import pytest
 from django.conf import settings
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 from django.templatetags.static import static
 from django.urls import set_script_prefix
 from django.utils import timezone
@@ -442,6 +442,28 @@ def test_a_missing_image_file_without_stored_dimensions_breaks_no_page(client):
     default_storage.delete(article.hero_image.name)
     for url in ("/", article.section.get_absolute_url(), article.get_absolute_url(), "/feed/"):
         assert client.get(url).status_code == 200, url
+
+
+def test_loading_opens_an_image_only_when_its_dimensions_are_not_stored(monkeypatch):
+    """A row with the image's dimensions is loaded without touching storage (a
+    listing loads thirty); a row without them reads them from the file."""
+    article = make_article(hero_image=image_upload(width=600, height=400), hero_image_alt="x")
+    opened = []
+    storage_class = type(storages["default"])
+    real_open = storage_class.open
+
+    def recording_open(storage, name, *args, **kwargs):
+        opened.append(name)
+        return real_open(storage, name, *args, **kwargs)
+
+    monkeypatch.setattr(storage_class, "open", recording_open)
+    loaded = Article.objects.get(pk=article.pk)
+    assert (loaded.hero_image_width, loaded.hero_image_height) == (600, 400)
+    assert opened == []
+    Article.objects.filter(pk=article.pk).update(hero_image_width=None, hero_image_height=None)
+    loaded = Article.objects.get(pk=article.pk)
+    assert (loaded.hero_image_width, loaded.hero_image_height) == (600, 400)
+    assert opened == [article.hero_image.name]
 
 
 def test_addresses_follow_the_script_prefix_the_site_is_served_under():
