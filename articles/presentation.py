@@ -14,6 +14,7 @@ from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from markupsafe import Markup
 
 from articles.models import OriginalLanguage, Section, cached_most_read
 from articles.plaintext import clean_values, html_safe, normalize_line
@@ -296,7 +297,14 @@ DEFAULT_DESCRIPTION = gettext_lazy(
 
 
 def page_meta(request, title=None, description=None, image=None, kind="website"):
-    """Description, canonical address, Open Graph and Twitter card of a page."""
+    """Description, canonical address, Open Graph and Twitter card of a page.
+    ``title`` and ``description`` are text; a translated sentence with a name
+    in it comes already escaped (Markup) and is read back as text, so that the
+    partial escapes it once (« Gaz &amp; pétrole », not « Gaz &amp;amp; … »)."""
+    description, title = (
+        Markup(value).unescape() if hasattr(value, "__html__") else value
+        for value in (description, title)
+    )
     description = " ".join(str(description or DEFAULT_DESCRIPTION).split())
     if len(description) > 300:
         description = description[:299] + "…"

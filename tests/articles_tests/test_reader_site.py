@@ -418,6 +418,25 @@ def test_every_page_has_title_description_canonical_and_social_tags(client, kind
     assert '<meta name="twitter:card" content="summary_large_image">' in content
 
 
+def test_names_in_page_descriptions_are_escaped_once(client):
+    """A tag or an author whose name holds « & » or quotes: the meta
+    description says it once escaped, as any attribute (not « &amp;amp; »)."""
+    author = make_author(name="Anna « Ana » O’Neil & co")
+    article = make_article(authors=[author])
+    tag = make_tag("Gaz & pétrole")
+    article.tags.add(tag)
+    content = page(client, tag.get_absolute_url())
+    assert '<meta name="description" content="Tous les articles sur : Gaz &amp; pétrole.">' in (
+        content
+    )
+    content = page(client, author.get_absolute_url())
+    assert (
+        '<meta name="description" content="Les articles de Anna « Ana » O’Neil &amp; co.">'
+        in content
+    )
+    assert "&amp;amp;" not in content
+
+
 def test_a_missing_image_file_does_not_break_the_page(client):
     """An image written around the model (no copies of it) whose file is gone:
     the page still renders, with the original's address."""
