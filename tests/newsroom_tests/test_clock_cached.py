@@ -78,8 +78,9 @@ def test_nothing_is_kept_longer_than_asked(monkeypatch):
 
 
 def test_links_follow_the_script_prefix_they_are_served_under(settings):
-    """The site mounted under /journal/ links there; at the root, it links to
-    the root: remembered addresses are kept per prefix."""
+    """The site mounted under /journal/ links there, menu included; at the
+    root, it links to the root: remembered addresses and the kept menu are
+    per prefix."""
     settings.PAGE_CACHE_ENABLED = False
     make_article()
     at_root = Client().get("/").content.decode()
@@ -91,3 +92,8 @@ def test_links_follow_the_script_prefix_they_are_served_under(settings):
         set_script_prefix("/")
     assert 'href="/feed/"' in at_root and "/journal/" not in at_root
     assert 'href="/journal/feed/"' in mounted and 'href="/feed/"' not in mounted
+    # The menu too, though it is kept while content is unchanged.
+    section = Section.objects.get().get_absolute_url()
+    assert f'<li><a href="{section}"' in at_root
+    assert f'<li><a href="/journal{section}"' in mounted
+    assert '<li><a href="/journal/newsletter/">' in mounted

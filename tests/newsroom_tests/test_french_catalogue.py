@@ -201,3 +201,24 @@ def test_error_pages_are_french(client, settings):
         html = response.content.decode()
         assert '<html lang="fr"' in html
         assert text in html
+
+
+def test_messages_of_jinja2_templates_are_read_as_gettext_calls():
+    """makemessages reads the public templates (Jinja2): each message becomes a
+    gettext call on its own line, with its context and plural; a message that
+    is not a literal (``_(variable)``) has nothing to extract and is skipped."""
+    from newsroom.management.commands.makemessages import jinja_to_python
+
+    source = (
+        '{{ _("Une") }}\n'
+        "{{ _(variable) }}\n"
+        '{{ pgettext("menu", "Deux") }}\n'
+        "{% trans n=3 %}{{ n }} article{% pluralize %}{{ n }} articles{% endtrans %}\n"
+    )
+    assert jinja_to_python(source).splitlines() == [
+        '_("Une"); ',
+        "",
+        'pgettext("menu", "Deux"); ',
+        'ngettext("%(n)s article", "%(n)s articles", n); ',
+        "",  # the source's last line, after its final newline
+    ]

@@ -16,12 +16,19 @@ from newsroom.jinja import environment
 JINJA_FOLDER = "public_templates"
 
 
+# How many strings each gettext function takes before its count, if any.
+STRINGS = {"_": 1, "gettext": 1, "pgettext": 2, "ngettext": 2, "npgettext": 3}
+
+
 def jinja_to_python(source: str) -> str:
     lines = [""] * (source.count("\n") + 1)
     for lineno, function, message in environment().extract_translations(source):
-        arguments = [message] if isinstance(message, str) else list(message)
-        literals = ", ".join(json.dumps(arg, ensure_ascii=False) for arg in arguments if arg)
-        if function == "ngettext":
+        arguments = (message,) if isinstance(message, str | None) else message
+        strings = arguments[: STRINGS.get(function, 1)]
+        if not all(isinstance(string, str) for string in strings):
+            continue  # _(variable): nothing to extract, as Django's own templatize
+        literals = ", ".join(json.dumps(string, ensure_ascii=False) for string in strings)
+        if function in ("ngettext", "npgettext"):
             literals += ", n"
         lines[lineno - 1] += f"{function}({literals}); "
     return "\n".join(lines) + "\n"
