@@ -609,8 +609,10 @@ class Subscriber(models.Model):
 
     def soft_bounces_in_a_row(self):
         """Messages that bounced for now since the last one known delivered
-        (several notices about one message count once)."""
-        events = self.mail_events.all()
+        and within NEWSLETTER_SOFT_BOUNCE_DAYS (several notices about one
+        message count once)."""
+        since = timezone.now() - timedelta(days=settings.NEWSLETTER_SOFT_BOUNCE_DAYS)
+        events = self.mail_events.filter(at__gte=since)
         last_delivered = (
             events.filter(kind=MailEvent.Kind.DELIVERED).order_by("-at").values("at").first()
         )
@@ -1083,23 +1085,36 @@ class Issue(models.Model):
 
     def feedback(self):
         """What came back about the messages sent: delivered (accepted and not
-        bounced for good), bounced, bounced for now, complained, unsubscribed
-        through this issue's link, and the rates the guardrails watch."""
+        bounced for good), bounced (later, or refused while being handed over),
+        bounced for now, complained, unsubscribed through this issue's link, and
+        the rates the guardrails watch, over the messages tried (accepted or
+        refused)."""
+        hard = Q(kind=MailEvent.Kind.HARD_BOUNCE)
         counts = MailEvent.objects.filter(issue=self).aggregate(
-            bounced=Count("subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.HARD_BOUNCE)),
+            bounced=Count("subscriber", distinct=True, filter=hard),
+            bounced_after_sending=Count(
+                "subscriber", distinct=True, filter=hard & Q(delivery__status=Delivery.Status.SENT)
+            ),
             soft_bounced=Count(
                 "subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.SOFT_BOUNCE)
             ),
             complained=Count("subscriber", distinct=True, filter=Q(kind=MailEvent.Kind.COMPLAINT)),
         )
-        sent = self.deliveries.filter(status=Delivery.Status.SENT).count()
-        counts["sent"] = sent
-        counts["delivered"] = max(sent - counts["bounced"], 0)
+        counts.update(
+            self.deliveries.aggregate(
+                sent=Count("pk", filter=Q(status=Delivery.Status.SENT)),
+                tried=Count(
+                    "pk", filter=Q(status__in=[Delivery.Status.SENT, Delivery.Status.FAILED])
+                ),
+            )
+        )
+        tried = counts["tried"]
+        counts["delivered"] = max(counts["sent"] - counts.pop("bounced_after_sending"), 0)
         counts["unsubscribed"] = ConsentEvent.objects.filter(
             issue=self, kind=ConsentEvent.Kind.WITHDRAWN
         ).count()
-        counts["complaint_rate"] = counts["complained"] / sent if sent else 0.0
-        counts["bounce_rate"] = counts["bounced"] / sent if sent else 0.0
+        counts["complaint_rate"] = counts["complained"] / tried if tried else 0.0
+        counts["bounce_rate"] = counts["bounced"] / tried if tried else 0.0
         return counts
 
     def guardrail_breach(self):
@@ -1111,7 +1126,7 @@ class Issue(models.Model):
         if self.guardrails_off:
             return None
         counts = self.feedback()
-        if counts["sent"] < settings.NEWSLETTER_GUARDRAIL_MIN_SENT:
+        if counts["tried"] < settings.NEWSLETTER_GUARDRAIL_MIN_SENT:
             return None
         if (
             counts["complained"] >= GUARDRAIL_MIN_EVENTS
@@ -1122,7 +1137,7 @@ class Issue(models.Model):
                 "au-delà de la limite de %(limit).1f %%."
             ) % {
                 "count": counts["complained"],
-                "sent": counts["sent"],
+                "sent": counts["tried"],
                 "rate": counts["complaint_rate"] * 100,
                 "limit": COMPLAINT_RATE_LIMIT * 100,
             }
@@ -1132,7 +1147,7 @@ class Issue(models.Model):
                 "(%(rate).1f %%), au-delà de la limite de %(limit).0f %%."
             ) % {
                 "count": counts["bounced"],
-                "sent": counts["sent"],
+                "sent": counts["tried"],
                 "rate": counts["bounce_rate"] * 100,
                 "limit": BOUNCE_RATE_LIMIT * 100,
             }

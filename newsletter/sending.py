@@ -21,7 +21,7 @@ from .emails import (
     proof_message,
     render_issue,
 )
-from .models import Delivery, Issue
+from .models import Delivery, Issue, MailEvent
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +211,8 @@ def _deliver(delivery, rendered, mail):
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as e:
         # The server said no to this message: retrying would not help.
         in_flight.update(status=Delivery.Status.FAILED, error=_smtp_reason(e))
+        if isinstance(e, smtplib.SMTPRecipientsRefused):
+            _record_refusal(delivery, message.extra_headers["Message-ID"], e)
         return
     except (smtplib.SMTPException, OSError):
         # The connection broke while the message was being handed over: it may
@@ -219,6 +221,29 @@ def _deliver(delivery, rendered, mail):
         in_flight.update(status=Delivery.Status.UNCERTAIN)
         raise
     in_flight.update(status=Delivery.Status.SENT, sent_at=timezone.now())
+
+
+def _record_refusal(delivery, message_id, error):
+    """A recipient refused while the message was handed over is a bounce like
+    one reported later: 5xx (« no such mailbox ») blocks the address and counts
+    toward the guardrails' rate, 4xx counts toward the soft-bounce limit. The
+    refusal names the recipient, not the rest of the message (an SMTPDataError
+    may be about the content), so only this error is a bounce."""
+    answers = list(error.recipients.values())
+    code = answers[0][0] if answers else 0
+    if 500 <= code < 600:
+        kind = MailEvent.Kind.HARD_BOUNCE
+    elif 400 <= code < 500:
+        kind = MailEvent.Kind.SOFT_BOUNCE
+    else:
+        return
+    MailEvent.objects.record(
+        kind,
+        key=f"smtp-refused:{delivery.pk}",
+        message_id=message_id,
+        source="smtp",
+        detail=_smtp_reason(error),
+    )
 
 
 def _smtp_reason(error):

@@ -72,11 +72,13 @@ def _temporary_media_root():
 
 class SMTPSink(list):
     """What the test SMTP server received (envelopes), and how it behaves:
-    ``refuse`` holds recipients it answers 550, ``delay`` seconds per message."""
+    ``refuse`` holds recipients it answers 550, ``refuse_for_now`` those it
+    answers 450, ``delay`` seconds per message."""
 
     def __init__(self):
         super().__init__()
         self.refuse = set()
+        self.refuse_for_now = set()
         self.delay = 0.0
         self.port = None
 
@@ -95,6 +97,8 @@ def smtp_server(settings):
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in sink.refuse:
                 return "550 5.1.1 Mailbox unavailable"
+            if address in sink.refuse_for_now:
+                return "450 4.2.1 Mailbox busy, try again later"
             envelope.rcpt_tos.append(address)
             return "250 OK"
 

@@ -1,8 +1,11 @@
 """axe-core finds no serious or critical accessibility violation on the pages
 readers use."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
+from tests.factories import make_newsletter, make_subscriber
 from tests.tools import AXE, require_axe
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -47,3 +50,14 @@ def test_the_check_catches_a_real_violation(page, site):
         "'<img src=\"/static/images/logo.png\">')"
     )
     assert "image-alt" in {violation["id"] for violation in serious_violations(page)}
+
+
+def test_the_preferences_page_has_no_serious_violations(page, site):
+    """The page every email links to (checkboxes for two newsletters, one of
+    them chosen, and the two buttons) passes the same check."""
+    require_axe()
+    make_newsletter(name="Alertes", slug="alertes", position=2)
+    subscriber = make_subscriber(email="lectrice@exemple.kz", status="confirmed")
+    page.goto(urlsplit(subscriber.preferences_url()).path)
+    assert page.get_by_role("checkbox").count() == 2
+    assert serious_violations(page) == []

@@ -215,6 +215,51 @@ def test_soft_bounces_block_an_address_after_the_limit(settings):
     assert subscriber.suppression_reason == Suppression.SOFT_BOUNCES
 
 
+def test_soft_bounces_older_than_the_window_no_longer_count(settings):
+    """Without a provider's « delivered » events nothing else resets the
+    count: a soft bounce older than NEWSLETTER_SOFT_BOUNCE_DAYS is forgotten,
+    so a mailbox that was full now and then over a year is not blocked, and
+    three within the window still are."""
+    settings.NEWSLETTER_SOFT_BOUNCE_LIMIT = 3
+    settings.NEWSLETTER_SOFT_BOUNCE_DAYS = 30
+    subscriber = make_subscriber(email="parfois@exemple.org", status="confirmed")
+    ids = []
+    for number in range(4):
+        issue = make_issue(articles=0, subject=f"Numéro {number}")
+        Delivery.objects.create_for(issue)
+        Delivery.objects.filter(issue=issue).update(
+            status=Delivery.Status.SENT, message_id=f"<p{number}@newsroom.localhost>"
+        )
+        ids.append(f"<p{number}@newsroom.localhost>")
+    now = timezone.now()
+    for number, days_ago in enumerate([200, 100, 1]):
+        record_report_message(
+            dsn(
+                "parfois@exemple.org",
+                ids[number],
+                action="delayed",
+                status="4.2.2",
+                dsn_id=f"<r{number}@mx>",
+                date=now - timedelta(days=days_ago),
+            )
+        )
+    assert MailEvent.objects.filter(subscriber=subscriber).count() == 3
+    assert Subscriber.objects.get(pk=subscriber.pk).suppressed_at is None
+
+    settings.NEWSLETTER_SOFT_BOUNCE_DAYS = 365
+    record_report_message(
+        dsn(
+            "parfois@exemple.org",
+            ids[3],
+            action="delayed",
+            status="4.2.2",
+            dsn_id="<r3@mx>",
+            date=now,
+        )
+    )
+    assert Subscriber.objects.get(pk=subscriber.pk).suppression_reason == Suppression.SOFT_BOUNCES
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -448,6 +493,47 @@ def test_hard_bounces_arriving_after_the_send_pause_it(settings, smtp_server):
     assert issue.status == Issue.Status.PAUSED and "rebond" in issue.pause_reason
     assert len(smtp_server) == 1
     assert issue.feedback()["bounced"] == 4
+
+
+def test_recipients_the_server_refuses_are_bounces_the_guardrails_count(
+    settings, smtp_server, admin_client
+):
+    """An address the mail server refuses while the message is handed over
+    (550 5.1.1) is a hard bounce like one reported later: blocked, logged
+    without the address, shown on the issue's page, and counted by the
+    guardrails over the messages tried, which pause the send before its next
+    batch. An address refused for now (450) is a soft bounce, not blocked."""
+    settings.NEWSLETTER_BATCH_SIZE = 10
+    settings.NEWSLETTER_GUARDRAIL_MIN_SENT = 10
+    confirmed_subscribers(30)
+    issue = make_issue(articles=1)
+    issue.queue(start_sender=False)
+    # Three readers of the first batch (deliveries go out in their order).
+    first_batch = Delivery.objects.filter(issue=issue).select_related("subscriber").order_by("pk")
+    gone, gone_too, busy = (delivery.subscriber.email for delivery in first_batch[2:5])
+    smtp_server.refuse.update({gone, gone_too})
+    smtp_server.refuse_for_now.add(busy)
+
+    counts = send_issue(Issue.objects.get(pk=issue.pk))
+
+    assert counts["sent"] == 7 and counts["failed"] == 3 and counts["waiting"] == 20
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.PAUSED
+    assert "2 rebond(s) définitif(s) pour 10 messages envoyés (20.0 %)" in issue.pause_reason
+    hard = MailEvent.objects.filter(kind=MailEvent.Kind.HARD_BOUNCE)
+    assert sorted(e.subscriber.email for e in hard) == sorted([gone, gone_too])
+    assert all(e.source == "smtp" and "550" in e.detail and "@" not in e.detail for e in hard)
+    soft = MailEvent.objects.get(kind=MailEvent.Kind.SOFT_BOUNCE)
+    assert soft.subscriber.email == busy and "450" in soft.detail
+    blocked = Subscriber.objects.filter(suppressed_at__isnull=False)
+    assert sorted(blocked.values_list("email", flat=True)) == sorted([gone, gone_too])
+    assert set(blocked.values_list("suppression_reason", flat=True)) == {Suppression.HARD_BOUNCE}
+    feedback = issue.feedback()
+    assert (feedback["tried"], feedback["sent"], feedback["delivered"]) == (10, 7, 7)
+    assert (feedback["bounced"], feedback["soft_bounced"]) == (2, 1)
+    page = admin_client.get(reverse("admin:newsletter_issue_progress", args=[issue.pk]))
+    assert '<td id="bounced">2</td>' in page.content.decode()
+    assert '<td id="delivered">7</td>' in page.content.decode()
 
 
 def test_a_blocked_address_gets_no_confirmation_email(client, mailoutbox):
