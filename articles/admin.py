@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import OuterRef, Prefetch, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed
@@ -93,25 +93,46 @@ class AuthorAdmin(admin.ModelAdmin):
         return Author.objects.public().filter(pk=author.pk).exists()
 
 
+class Stage(models.TextChoices):
+    """Where an article stands, as the article list shows and filters it: a
+    published article is « programmé » until its time (scheduled()), then « en
+    ligne » (published())."""
+
+    DRAFT = Article.Status.DRAFT.value, Article.Status.DRAFT.label
+    REVIEW = Article.Status.REVIEW.value, Article.Status.REVIEW.label
+    SCHEDULED = "scheduled", gettext_lazy("Programmé")
+    LIVE = "live", gettext_lazy("En ligne")
+
+    @classmethod
+    def of(cls, article):
+        if article.status != Article.Status.PUBLISHED:
+            return cls(article.status)
+        return cls.SCHEDULED if article.is_scheduled else cls.LIVE
+
+
+# The list's badge colours (GNOME's palette: grey, orange, blue, green).
+STAGE_COLOURS = {
+    Stage.DRAFT: "#77767b",
+    Stage.REVIEW: "#c64600",
+    Stage.SCHEDULED: "#1a5fb4",
+    Stage.LIVE: "#26a269",
+}
+
+
 class StatusFilter(admin.SimpleListFilter):
     title = gettext_lazy("statut")
     parameter_name = "etat"
 
     def lookups(self, request, model_admin):
-        return [
-            (Article.Status.DRAFT, Article.Status.DRAFT.label),
-            (Article.Status.REVIEW, Article.Status.REVIEW.label),
-            ("scheduled", _("Programmé")),
-            ("live", _("En ligne")),
-        ]
+        return Stage.choices
 
     def queryset(self, request, queryset):
         match self.value():
-            case Article.Status.DRAFT | Article.Status.REVIEW:
+            case Stage.DRAFT | Stage.REVIEW:
                 return queryset.filter(status=self.value())
-            case "scheduled":
+            case Stage.SCHEDULED:
                 return queryset.scheduled()
-            case "live":
+            case Stage.LIVE:
                 return queryset.published()
         return queryset
 
@@ -339,19 +360,12 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("statut"), ordering="status")
     def status_badge(self, obj):
-        if obj.is_scheduled:
-            label, color = _("Programmé"), "#1a5fb4"
-        elif obj.status == Article.Status.PUBLISHED:
-            label, color = _("En ligne"), "#26a269"
-        elif obj.status == Article.Status.REVIEW:
-            label, color = _("En relecture"), "#c64600"
-        else:
-            label, color = _("Brouillon"), "#77767b"
+        stage = Stage.of(obj)
         return format_html(
             '<span style="display:inline-block;padding:1px 8px;border-radius:10px;'
             'color:#fff;background:{};font-weight:600;white-space:nowrap">{}</span>',
-            color,
-            label,
+            STAGE_COLOURS[stage],
+            stage.label,
         )
 
     @admin.display(description=gettext_lazy("publication"), ordering="published_at")
@@ -723,7 +737,7 @@ class ArticleAdmin(CheckedFiltersMixin, admin.ModelAdmin):
         if form.is_valid():
             self._send_back(request, [article], form.cleaned_data["text"])
             changelist = reverse("admin:articles_article_changelist")
-            return redirect(f"{changelist}?etat={Article.Status.REVIEW}")
+            return redirect(f"{changelist}?etat={Stage.REVIEW}")
         return self._note_page(request, form, [article], purpose=NotePurpose.SEND_BACK)
 
     def preview_view(self, request, pk):

@@ -1,4 +1,5 @@
 import csv
+import enum
 import json
 
 from django import forms
@@ -45,6 +46,18 @@ def _duration(delta):
     parts += [_("%(hours)d h") % {"hours": hours}] if hours else []
     parts.append(_("%(minutes)d min") % {"minutes": minutes})
     return " ".join(parts)
+
+
+class SendAction(enum.StrEnum):
+    """The buttons of an issue's send page (the ``action`` each one posts)."""
+
+    SEND = "send"
+    SCHEDULE = "schedule"
+    UNSCHEDULE = "unschedule"
+
+    # The send page's template reads the members ({{ actions.SEND }}): a
+    # class is callable, and templates call what they can unless told not to.
+    do_not_call_in_templates = enum.nonmember(True)
 
 
 class _Echo:
@@ -421,8 +434,8 @@ class IssueAdmin(admin.ModelAdmin):
         schedule_form = ScheduleForm(initial={"send_at": local})
         status = 200
         if request.method == "POST":
-            action = request.POST.get("action", "send")
-            if action == "unschedule":
+            action = request.POST.get("action", SendAction.SEND)
+            if action == SendAction.UNSCHEDULE:
                 if issue.unschedule():
                     self.message_user(
                         request,
@@ -431,7 +444,7 @@ class IssueAdmin(admin.ModelAdmin):
                     )
                     return redirect("admin:newsletter_issue_change", pk)
                 return redirect("admin:newsletter_issue_progress", pk)
-            if action == "schedule":
+            if action == SendAction.SCHEDULE:
                 schedule_form = ScheduleForm(request.POST)
                 if schedule_form.is_valid():
                     send_at = schedule_form.cleaned_data["send_at"]
@@ -443,7 +456,7 @@ class IssueAdmin(admin.ModelAdmin):
                         messages.SUCCESS,
                     )
                     return redirect("admin:newsletter_issue_change", pk)
-            elif action == "send":
+            elif action == SendAction.SEND:
                 count = issue.queue(request.user)
                 if count is not None:  # None: someone else started it meanwhile
                     self.message_user(
@@ -468,6 +481,7 @@ class IssueAdmin(admin.ModelAdmin):
             "issue": issue,
             "recipients": Subscriber.objects.recipients_of(issue.newsletter_id).count(),
             "schedule_form": schedule_form,
+            "actions": SendAction,
             "zone": settings.TIME_ZONE.rsplit("/", 1)[-1],
             "title": _("Envoyer « %(subject)s »") % {"subject": issue.subject},
         }

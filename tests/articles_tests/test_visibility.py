@@ -1,10 +1,12 @@
 from datetime import timedelta
 
 import pytest
+from django.db.models import Min
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from articles.models import Article
+from newsroom.pagecache import read_clock
 from tests.factories import make_article, make_user
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +20,36 @@ def test_published_contains_only_published_articles_whose_time_has_come():
     make_article(published=False, published_at=timezone.now() - timedelta(days=1))
 
     assert list(Article.objects.published()) == [past]
+
+
+def test_the_rule_restated_outside_the_queryset_agrees_with_it():
+    """Two places restate published()/scheduled() because they cannot ask the
+    database through it: Article.is_public and is_scheduled (one article in
+    hand, no query) and the page cache's clock query (raw SQL, run on every
+    request the cache may serve). For every kind of article they say what the
+    QuerySet says; a draft dated before every scheduled article is not taken
+    for the next publication."""
+    now = timezone.now()
+    articles = [
+        make_article(published_at=now - timedelta(minutes=1)),
+        make_article(published_at=now + timedelta(minutes=5)),
+        make_article(published_at=now + timedelta(days=2)),
+        make_article(published=False),
+        make_article(published=False, published_at=now - timedelta(days=1)),
+        make_article(published=False, published_at=now + timedelta(minutes=1)),
+        make_article(
+            published=False, status=Article.Status.REVIEW, published_at=now + timedelta(seconds=30)
+        ),
+    ]
+    public = set(Article.objects.published().values_list("pk", flat=True))
+    scheduled = set(Article.objects.scheduled().values_list("pk", flat=True))
+    assert (len(public), len(scheduled)) == (1, 2)
+    for article in articles:
+        assert article.is_public == (article.pk in public), article
+        assert article.is_scheduled == (article.pk in scheduled), article
+    next_publication = Article.objects.scheduled().aggregate(Min("published_at"))
+    assert read_clock().next_publication == next_publication["published_at__min"]
+    assert read_clock().next_publication == articles[1].published_at
 
 
 def test_publishing_without_a_date_stamps_the_current_time():

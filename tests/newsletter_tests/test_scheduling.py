@@ -3,6 +3,7 @@ newsroom's zone and in Paris); the worker sends it then, once, or on restart
 if it was down, and says it was late; unschedule and reschedule work until
 sending starts."""
 
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from articles.models import Article
+from newsletter.admin import SendAction
 from newsletter.models import Delivery, Issue
 from newsletter.tasks import start_due_issues, start_scheduled_issue_task
 from tests.factories import make_issue, make_user
@@ -60,7 +62,10 @@ def test_an_editor_schedules_an_issue_in_the_newsrooms_time(
     assert task.run_after == moment
     paris = moment.astimezone(ZoneInfo("Europe/Paris"))
     expected = f"{moment:%d/%m/%Y} 09:00 (Almaty) · {paris:%d/%m/%Y %H:%M} (Paris)"
-    assert expected in admin_client.get(url).content.decode()
+    page = admin_client.get(url).content.decode()
+    assert expected in page
+    # Its three forms (send now, reschedule, unschedule) post what the view knows.
+    assert re.findall(r'name="action" value="([^"]*)"', page) == list(SendAction)
     listing = admin_client.get(reverse("admin:newsletter_issue_changelist")).content.decode()
     assert expected in listing
     assert Delivery.objects.count() == 0  # recipients are taken when it starts
