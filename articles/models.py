@@ -1,3 +1,4 @@
+import functools
 import math
 import re
 import secrets
@@ -221,7 +222,7 @@ class ArticleQuerySet(models.QuerySet):
         for the same reason as related_to."""
         where_sql, where_params = self._where_sql()
         table, sections = Article._meta.db_table, Section._meta.db_table
-        columns = ", ".join(f'"{table}"."{column}"' for column in CARD_COLUMNS)
+        columns = ", ".join(f'"{table}"."{column}"' for column in _card_columns())
         sql = f"""
             SELECT latest.*, {_section_columns("section")} FROM "{sections}" section
             CROSS JOIN LATERAL (
@@ -233,7 +234,7 @@ class ArticleQuerySet(models.QuerySet):
             ORDER BY section.position, section.name, section.id,
                 latest.published_at DESC, latest.id DESC
         """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-        return _with_sections(Article.objects.raw(sql, [*where_params, count]))
+        return _cards(self.db, sql, [*where_params, count])
 
     def _where_sql(self):
         """This queryset's conditions as SQL, for the hand-written queries below:
@@ -255,7 +256,7 @@ class ArticleQuerySet(models.QuerySet):
         table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
         # Ranked on ids and dates only; the card columns of the few chosen are
         # read last (reading them for every candidate cost most of the query).
-        card_columns = ", ".join(f'chosen."{column}"' for column in CARD_COLUMNS)
+        card_columns = ", ".join(f'chosen."{column}"' for column in _card_columns())
         sql = f"""
             SELECT {card_columns}, {_section_columns("section")} FROM (
                 SELECT recent.id, recent.published_at, (
@@ -289,7 +290,7 @@ class ArticleQuerySet(models.QuerySet):
             candidates,
             count,
         ]
-        return _with_sections(Article.objects.raw(sql, params))
+        return _cards(self.db, sql, params)
 
     def search_ranking(self, query):
         """The primary keys of the articles matching a tsquery (see
@@ -324,15 +325,55 @@ def _section_columns(alias):
     return ", ".join(f'{alias}."{column}" AS section_{column}' for column in SECTION_COLUMNS)
 
 
-def _with_sections(raw_articles):
-    """The articles of a hand-written query that selected _section_columns, each
-    with its section, as select_related would give it."""
-    articles = list(raw_articles)
-    for article in articles:
-        article.section = Section(
-            pk=article.section_id,
-            **{column: getattr(article, f"section_{column}") for column in SECTION_COLUMNS},
-        )
+def _card_columns():
+    """CARD_COLUMNS in the model's field order, the order from_db takes values in."""
+    return [field.attname for field in _card_fields()]
+
+
+@functools.cache
+def _card_fields():
+    return [field for field in Article._meta.concrete_fields if field.attname in CARD_COLUMNS]
+
+
+_converters_by_vendor = {}
+
+
+def _card_converters(vendor, connection):
+    """(column index, converter, field) for the card columns that need one."""
+    if vendor not in _converters_by_vendor:
+        _converters_by_vendor[vendor] = [
+            (index, converter, field)
+            for index, field in enumerate(_card_fields())
+            for converter in (
+                connection.ops.get_db_converters(field.get_col(Article._meta.db_table))
+                + field.get_db_converters(connection)
+            )
+        ]
+    return _converters_by_vendor[vendor]
+
+
+def _cards(db, sql, params):
+    """The articles of a hand-written query that selects _card_columns() then
+    _section_columns(), each with its section, as for_listing() would give
+    them: made by Model.from_db with the fields' converters, as the ORM makes
+    them, without RawQuerySet mapping columns to fields again at every query
+    (that cost more than the query itself on article pages)."""
+    connection = connections[db]
+    fields = _card_fields()
+    names = [field.attname for field in fields]
+    converters = _card_converters(connection.vendor, connection)
+    articles = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for row in rows:
+        values = list(row[: len(fields)])
+        for index, converter, field in converters:
+            values[index] = converter(values[index], field, connection)
+        article = Article.from_db(db, names, values)
+        section_values = dict(zip(SECTION_COLUMNS, row[len(fields) :], strict=True))
+        article.section = Section(pk=article.section_id, **section_values)
+        articles.append(article)
     return articles
 
 

@@ -22,12 +22,13 @@ from articles.plaintext import xml_safe as _xml_safe
 from articles.renditions import HeroRenditions
 from articles.sanitizer import sanitize_html
 from newsroom.links import absolute_url
+from newsroom.rendering import local_time
 
 UPDATE_NOTICE_AFTER = timedelta(minutes=15)
 
 
 def _local(value):
-    return timezone.localtime(value) if timezone.is_aware(value) else value
+    return local_time(value) if timezone.is_aware(value) else value
 
 
 def _day(value):

@@ -19,14 +19,15 @@ from django.template import defaultfilters
 from django.template.backends import jinja2 as django_jinja2
 from django.templatetags.static import static
 from django.test.signals import template_rendered
-from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils import translation
+from django.urls import reverse
+from django.utils.translation import trans_real
 from jinja2 import Environment, Undefined, pass_context
 from markupsafe import Markup
 
 from articles import presentation
 from newsletter import presentation as newsletter_presentation
 from newsroom.pagecache import clock_cached
+from newsroom.rendering import one_rendering, prefix_and_urlconf
 
 
 @functools.lru_cache(maxsize=4096)
@@ -39,7 +40,7 @@ def url(name, *args, **kwargs):
     rendering, and a URLconf does not change while the process runs (the
     script prefix and the URLconf in use are part of the key)."""
     key = tuple(sorted(kwargs.items()))
-    return _reverse(get_script_prefix(), get_urlconf(), name, args, key)
+    return _reverse(*prefix_and_urlconf(), name, args, key)
 
 
 def _partial(template_name, values, takes_request=False):
@@ -74,6 +75,37 @@ def _macro(template_name, values):
 NAVIGATION_CACHE_KEY = "navigation"
 
 
+class _SiteCatalogue:
+    """The site's one catalogue (LANGUAGE_CODE), asked directly by the
+    templates: the public site has one language, and django.utils.translation
+    first looks up the active one in a thread- and task-local, which costs
+    more than the lookup itself, fifty times a page. Its message ids are
+    French: the catalogue adds the plural forms."""
+
+    def __init__(self):
+        self.catalogue = trans_real.translation(settings.LANGUAGE_CODE)
+
+    def gettext(self, message):
+        return self.catalogue.gettext(message)
+
+    def ngettext(self, singular, plural, number):
+        return self.catalogue.ngettext(singular, plural, number)
+
+    def pgettext(self, context, message):
+        # (Keys are built first: xgettext reads literal arguments only.)
+        key = f"{context}{trans_real.CONTEXT_SEPARATOR}{message}"
+        found = self.catalogue.gettext(key)
+        return message if trans_real.CONTEXT_SEPARATOR in found else found
+
+    def npgettext(self, context, singular, plural, number):
+        separator = trans_real.CONTEXT_SEPARATOR
+        keys = f"{context}{separator}{singular}", f"{context}{separator}{plural}"
+        found = self.catalogue.ngettext(*keys, number)
+        if separator in found:
+            return self.catalogue.ngettext(singular, plural, number)
+        return found
+
+
 @pass_context
 def navigation(context, current=""):
     """The menu, rendered once while content is unchanged, for each section
@@ -85,7 +117,7 @@ def navigation(context, current=""):
         return Markup(template.render({"sections": sections, "current": current}))
 
     # Its links depend on the prefix the site is served under.
-    name = f"{NAVIGATION_CACHE_KEY}:{get_script_prefix()}:{current}"
+    name = f"{NAVIGATION_CACHE_KEY}:{prefix_and_urlconf()[0]}:{current}"
     return clock_cached(name, menu, 3600)
 
 
@@ -94,7 +126,7 @@ def environment(**options):
     # (Django's backend would print it as {{ name }} there).
     options["undefined"] = Undefined
     env = Environment(extensions=["jinja2.ext.i18n"], **options)
-    env.install_gettext_translations(translation, newstyle=True)
+    env.install_gettext_translations(_SiteCatalogue(), newstyle=True)
     env.policies["ext.i18n.trimmed"] = True
     env.globals.update(
         url=url,
@@ -134,7 +166,8 @@ class Template(django_jinja2.Template):
     def render(self, context=None, request=None):
         if context is None:
             context = {}
-        html = super().render(context, request)
+        with one_rendering():
+            html = super().render(context, request)
         # As Django's own templates do under the test runner (with no
         # receiver outside tests, sending costs one check): the test client
         # then reads response.context.

@@ -4,15 +4,17 @@ the site (emails, feeds, JSON-LD)."""
 from functools import lru_cache
 
 from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
+
+from .rendering import prefix_and_urlconf
 
 
 def path_of(viewname: str, *args) -> str:
     """``reverse(viewname, args=args)``, remembered: a listing asks for the same
     few addresses of articles, sections, authors and tags dozens of times, and
     reverse() is a fifth of what rendering a card costs."""
-    urlconf = get_urlconf() or settings.ROOT_URLCONF
-    return _reversed(get_script_prefix(), urlconf, viewname, args)
+    prefix, urlconf = prefix_and_urlconf()
+    return _reversed(prefix, urlconf, viewname, args)
 
 
 @lru_cache(maxsize=8192)

@@ -222,3 +222,22 @@ def test_messages_of_jinja2_templates_are_read_as_gettext_calls():
         'ngettext("%(n)s article", "%(n)s articles", n); ',
         "",  # the source's last line, after its final newline
     ]
+
+
+def test_public_templates_read_the_catalogue_with_french_plurals():
+    """The public templates ask the site's catalogue directly (not through the
+    active language): its French plural forms apply there too (0 and 1 in
+    the singular), a message it does not hold reads as written, with or
+    without a context."""
+    from django.template import engines
+
+    template = engines["jinja"].from_string(
+        "{% for n in (0, 1, 2) %}"
+        "{% trans counter=n %}{{ counter }} résultat{% pluralize counter %}"
+        "{{ counter }} résultats{% endtrans %}|{% endfor %}"
+        '{{ _("Un message absent") }}|{{ pgettext("menu", "Absent aussi") }}|'
+        '{{ npgettext("menu", "%(num)s absent", "%(num)s absents", 2) }}'
+    )
+    assert template.render({}) == (
+        "0 résultat|1 résultat|2 résultats|Un message absent|Absent aussi|2 absents"
+    )
