@@ -1,5 +1,6 @@
 import enum
 import ipaddress
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -1133,7 +1134,7 @@ class Issue(models.Model):
             and counts["complaint_rate"] > COMPLAINT_RATE_LIMIT
         ):
             return _(
-                "%(count)s plainte(s) pour %(sent)s messages envoyés (%(rate).2f %%), "
+                "%(count)s plainte(s) pour %(sent)s messages tentés (%(rate).2f %%), "
                 "au-delà de la limite de %(limit).1f %%."
             ) % {
                 "count": counts["complained"],
@@ -1143,7 +1144,7 @@ class Issue(models.Model):
             }
         if counts["bounced"] >= GUARDRAIL_MIN_EVENTS and counts["bounce_rate"] > BOUNCE_RATE_LIMIT:
             return _(
-                "%(count)s rebond(s) définitif(s) pour %(sent)s messages envoyés "
+                "%(count)s rebond(s) définitif(s) pour %(sent)s messages tentés "
                 "(%(rate).1f %%), au-delà de la limite de %(limit).0f %%."
             ) % {
                 "count": counts["bounced"],
@@ -1380,9 +1381,9 @@ class MailEventQuerySet(models.QuerySet):
             )
         if subscriber.erased_at is not None:
             return None
-        if email:
-            # The log keeps no address: it would outlive an erasure.
-            detail = detail.replace(email, "…")
+        # The log keeps no address: it would outlive an erasure.
+        for address in {email, subscriber.email} - {""}:
+            detail = re.sub(re.escape(address), "…", detail, flags=re.IGNORECASE)
         try:
             with transaction.atomic():
                 event = self.create(

@@ -4,6 +4,7 @@ SMTP answers sorted into failed and uncertain). What is sent is built by
 ``emails.py``."""
 
 import logging
+import re
 import smtplib
 import time
 from contextlib import contextmanager
@@ -210,7 +211,8 @@ def _deliver(delivery, rendered, mail):
         message.send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as e:
         # The server said no to this message: retrying would not help.
-        in_flight.update(status=Delivery.Status.FAILED, error=_smtp_reason(e))
+        email = delivery.subscriber.email
+        in_flight.update(status=Delivery.Status.FAILED, error=_smtp_reason(e, email))
         if isinstance(e, smtplib.SMTPRecipientsRefused):
             _record_refusal(delivery, message.extra_headers["Message-ID"], e)
         return
@@ -223,31 +225,37 @@ def _deliver(delivery, rendered, mail):
     in_flight.update(status=Delivery.Status.SENT, sent_at=timezone.now())
 
 
+# An enhanced status code (RFC 3463) saying the address itself is bad: no such
+# mailbox (5.1.1), no such domain (5.1.2), a malformed address (5.1.3)…
+BAD_ADDRESS_STATUS = re.compile(r"(?<![\d.])5\.1\.\d{1,3}(?![\d.])")
+
+
 def _record_refusal(delivery, message_id, error):
-    """A recipient refused while the message was handed over is a bounce like
-    one reported later: 5xx (« no such mailbox ») blocks the address and counts
-    toward the guardrails' rate, 4xx counts toward the soft-bounce limit. The
-    refusal names the recipient, not the rest of the message (an SMTPDataError
-    may be about the content), so only this error is a bounce."""
+    """A recipient refused with a bad-address status (5.1.x) while the message
+    is handed over is a hard bounce like one reported later: the address is
+    blocked and counts toward the guardrails. Other refusals are about the
+    sending, not the reader (« relay access denied », a blocklist, greylisting
+    or throttling, 4xx and 5.7.x): the delivery failed, nobody is blocked."""
     answers = list(error.recipients.values())
-    code = answers[0][0] if answers else 0
-    if 500 <= code < 600:
-        kind = MailEvent.Kind.HARD_BOUNCE
-    elif 400 <= code < 500:
-        kind = MailEvent.Kind.SOFT_BOUNCE
-    else:
+    code, text = answers[0] if answers else (0, b"")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if not (500 <= code < 600 and BAD_ADDRESS_STATUS.search(text)):
         return
+    email = delivery.subscriber.email
     MailEvent.objects.record(
-        kind,
+        MailEvent.Kind.HARD_BOUNCE,
         key=f"smtp-refused:{delivery.pk}",
         message_id=message_id,
+        email=email,
         source="smtp",
-        detail=_smtp_reason(error),
+        detail=_smtp_reason(error, email),
     )
 
 
-def _smtp_reason(error):
-    """The server's answer, without the address (it would outlive an erasure)."""
+def _smtp_reason(error, email=""):
+    """The server's answer, without the address (it would outlive an erasure):
+    servers often quote it (« 550 5.1.1 <x@y>: Recipient address rejected »)."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         answers = list(error.recipients.values())
         code, text = answers[0] if answers else ("", b"")
@@ -255,4 +263,7 @@ def _smtp_reason(error):
         code, text = getattr(error, "smtp_code", ""), getattr(error, "smtp_error", b"")
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return f"{code} {text}".strip()[:500]
+    reason = f"{code} {text}".strip()
+    if email:
+        reason = re.sub(re.escape(email), "…", reason, flags=re.IGNORECASE)
+    return reason[:500]

@@ -86,7 +86,8 @@ class _SiteCatalogue:
         self.catalogue = trans_real.translation(settings.LANGUAGE_CODE)
 
     def gettext(self, message):
-        return self.catalogue.gettext(message)
+        # An empty message id would read the catalogue's header.
+        return self.catalogue.gettext(message) if message else ""
 
     def ngettext(self, singular, plural, number):
         return self.catalogue.ngettext(singular, plural, number)

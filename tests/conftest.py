@@ -72,13 +72,16 @@ def _temporary_media_root():
 
 class SMTPSink(list):
     """What the test SMTP server received (envelopes), and how it behaves:
-    ``refuse`` holds recipients it answers 550, ``refuse_for_now`` those it
-    answers 450, ``delay`` seconds per message."""
+    ``refuse`` holds recipients it answers « no such mailbox » (550 5.1.1),
+    ``refuse_for_now`` those it greylists (450 4.7.1), ``refuse_relay`` those
+    it will not relay (554 5.7.1); each answer quotes the address, as Postfix
+    does. ``delay``: seconds per message."""
 
     def __init__(self):
         super().__init__()
         self.refuse = set()
         self.refuse_for_now = set()
+        self.refuse_relay = set()
         self.delay = 0.0
         self.port = None
 
@@ -96,9 +99,11 @@ def smtp_server(settings):
     class Handler:
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in sink.refuse:
-                return "550 5.1.1 Mailbox unavailable"
+                return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
             if address in sink.refuse_for_now:
-                return "450 4.2.1 Mailbox busy, try again later"
+                return f"450 4.7.1 <{address}>: Recipient address rejected: Greylisted"
+            if address in sink.refuse_relay:
+                return f"554 5.7.1 <{address}>: Relay access denied"
             envelope.rcpt_tos.append(address)
             return "250 OK"
 

@@ -270,8 +270,9 @@ BOUNCE_MAILBOX_URL = os.environ.get("BOUNCE_MAILBOX_URL", "")
 # Soft bounces in a row (each a different message) that block an address.
 NEWSLETTER_SOFT_BOUNCE_LIMIT = int(os.environ.get("NEWSLETTER_SOFT_BOUNCE_LIMIT", "3"))
 # ...within this many days: a mailbox full once a year is not blocked on the
-# third year (without a provider's « delivered » events, nothing else resets it).
-NEWSLETTER_SOFT_BOUNCE_DAYS = int(os.environ.get("NEWSLETTER_SOFT_BOUNCE_DAYS", "30"))
+# third year (without a provider's « delivered » events, nothing else resets
+# it), and a monthly list still blocks a mailbox that stays full.
+NEWSLETTER_SOFT_BOUNCE_DAYS = int(os.environ.get("NEWSLETTER_SOFT_BOUNCE_DAYS", "180"))
 # The guardrails judge a send's complaint and bounce rates from this many
 # messages sent on (below it, one complaint would be a rate of several %).
 NEWSLETTER_GUARDRAIL_MIN_SENT = int(os.environ.get("NEWSLETTER_GUARDRAIL_MIN_SENT", "100"))
