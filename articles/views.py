@@ -33,6 +33,7 @@ from .models import (
     Section,
     Tag,
     cached_spelling_variants,
+    published_article,
 )
 from .plaintext import normalize_line
 from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
@@ -210,10 +211,8 @@ def article_detail(request, slug):
     """A published article. An old address of a published article redirects
     permanently; staff who may change articles also see drafts and scheduled
     articles, as previews."""
-    articles = Article.objects.select_related("section").prefetch_related("authors", "tags")
-    try:
-        article = articles.published().get(slug=slug)
-    except Article.DoesNotExist:
+    article = published_article(slug)
+    if article is None:
         moved = (
             ArticleRedirect.objects.filter(old_slug=slug, article__in=Article.objects.published())
             .select_related("article")
@@ -222,7 +221,8 @@ def article_detail(request, slug):
         if moved is not None:
             return redirect(moved.article, permanent=True)
         if not can_preview(request.user):
-            raise Http404(_("Aucun article ne correspond à cette adresse.")) from None
+            raise Http404(_("Aucun article ne correspond à cette adresse."))
+        articles = Article.objects.select_related("section").prefetch_related("authors", "tags")
         return render_article_preview(request, get_object_or_404(articles, slug=slug))
     return render_article(request, article)
 
