@@ -404,6 +404,26 @@ def _published_where(db):
     return sql, [now if value == _COMPILED_NOW else value for value in params]
 
 
+def latest_cards(count, featured=False, db="default"):
+    """The ``count`` latest published articles (« à la une » ones only if
+    ``featured``), newest first, as cards with their sections: what
+    ``Article.objects.published().for_listing()`` sliced gives, in SQL for the
+    reason published_article() says (the home page asks for these at every
+    rendering)."""
+    table, sections = Article._meta.db_table, Section._meta.db_table
+    columns = ", ".join(f'"{table}"."{column}"' for column in _card_columns())
+    where_sql, where_params = _published_where(db)
+    featured_sql = f' AND "{table}".is_featured' if featured else ""
+    sql = f"""
+        SELECT {columns}, {_section_columns("section")} FROM "{table}"
+        JOIN "{sections}" section ON section.id = "{table}".section_id
+        WHERE {where_sql}{featured_sql}
+        ORDER BY "{table}".published_at DESC, "{table}".id DESC
+        LIMIT %s
+    """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
+    return _cards(db, sql, [*where_params, count])
+
+
 def _as_prefetched(instance, name, objects):
     """``objects`` left on ``instance`` as prefetch_related(name) leaves them:
     ``instance.<name>.all()`` gives them without a query."""

@@ -33,6 +33,7 @@ from .models import (
     Section,
     Tag,
     cached_spelling_variants,
+    latest_cards,
     published_article,
 )
 from .plaintext import normalize_line
@@ -49,9 +50,8 @@ SEARCH_PER_PAGE = 10
 def home(request):
     """The lead story (the latest « à la une », else the latest article), the
     latest articles, and a block per section."""
-    published = Article.objects.published().for_listing()
-    latest = list(published[: LATEST_COUNT + 1])
-    lead = published.filter(is_featured=True).first() or (latest[0] if latest else None)
+    latest = latest_cards(LATEST_COUNT + 1)
+    lead = next(iter(latest_cards(1, featured=True)), None) or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
     blocks = Article.objects.published().latest_per_section(PER_SECTION_COUNT)
     return render(

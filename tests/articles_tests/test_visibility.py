@@ -5,7 +5,7 @@ from django.db.models import Min
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from articles.models import Article, published_article
+from articles.models import CARD_COLUMNS, Article, latest_cards, published_article
 from newsroom.pagecache import read_clock
 from tests.factories import image_upload, make_article, make_author, make_tag, make_user
 
@@ -177,3 +177,35 @@ def test_the_article_page_reads_an_article_as_the_orm_would(django_assert_num_qu
     assert published_article(make_article(published=False).slug) is None
     assert published_article(make_article(published_at=now + timedelta(hours=1)).slug) is None
     assert published_article("aucun-article") is None
+
+
+def test_the_home_pages_cards_are_what_the_orm_would_list(django_assert_num_queries):
+    """latest_cards() (the home page's hand-written queries) lists what
+    ``Article.objects.published().for_listing()`` sliced lists, newest first,
+    with the same card values and sections; ``featured`` keeps the « à la
+    une » ones; drafts and scheduled articles are not there."""
+    now = timezone.now()
+    for hours in (1, 2, 3, 5, 8):
+        make_article(published_at=now - timedelta(hours=hours), is_featured=hours in (3, 8))
+    make_article(published_at=now - timedelta(hours=4), hero_image=image_upload())
+    make_article(published_at=now + timedelta(hours=1), is_featured=True)
+    make_article(published=False, is_featured=True)
+    listing = Article.objects.published().for_listing()
+
+    with django_assert_num_queries(1):
+        cards = latest_cards(4)
+    expected = list(listing[:4])
+    assert [card.pk for card in cards] == [article.pk for article in expected]
+    for card, article in zip(cards, expected, strict=True):
+        for column in CARD_COLUMNS:
+            assert getattr(card, column) == getattr(article, column), column
+        assert (card.section.name, card.section.slug) == (
+            article.section.name,
+            article.section.slug,
+        )
+    assert any(card.hero_renditions for card in cards)
+    featured = latest_cards(5, featured=True)
+    assert [card.pk for card in featured] == list(
+        listing.filter(is_featured=True).values_list("pk", flat=True)
+    )
+    assert len(featured) == 2
