@@ -241,3 +241,33 @@ def test_public_templates_read_the_catalogue_with_french_plurals():
     with translation.override("en"):
         rendered = template.render({})
     assert rendered == "0 résultat|1 résultat|2 résultats|Un message absent|Absent aussi|2 absents"
+
+
+def test_messages_translated_when_templates_compile_read_as_at_run_time():
+    """The public templates translate their messages without variables when
+    they are compiled, no longer at each rendering: what a page shows is what
+    the i18n extension would have shown (translation, plural forms, a literal
+    percent sign, markup in a message, autoescaping of the values around)."""
+    from jinja2 import Environment
+
+    from newsroom.jinja import _SiteCatalogue, environment
+
+    source = (
+        '{{ _("Les plus lus") }}|{{ gettext("Partager") }}|{% trans %}Newsletter{% endtrans %}|'
+        '{{ _("100 %% sûr") }}|{{ _("a <b>gras</b>") }}|{{ value }}|'
+        "{% trans counter=n %}{{ counter }} résultat{% pluralize counter %}"
+        "{{ counter }} résultats{% endtrans %}|{{ _(variable) }}"
+    )
+    values = {"value": "<i>", "n": 0, "variable": "Partager"}
+    compiled = environment(autoescape=True).from_string(source)
+    as_written = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    as_written.install_gettext_translations(_SiteCatalogue(), newstyle=True)
+    expected = as_written.from_string(source).render(values)
+    assert compiled.render(values) == expected
+    assert expected == (
+        "Les plus lus|Partager|Newsletter|100 % sûr|a <b>gras</b>|&lt;i&gt;|0 résultat|Partager"
+    )
+    # Compiled in: the code run for the page writes the text, it no longer
+    # asks for it ("resolve('_')" is the look-up of the gettext function).
+    generated = environment(autoescape=True).compile('{{ _("Les plus lus") }}', raw=True)
+    assert "yield 'Les plus lus'" in generated and "resolve('_')" not in generated
