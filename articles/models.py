@@ -424,6 +424,65 @@ def latest_cards(count, featured=False, db="default"):
     return _cards(db, sql, [*where_params, count])
 
 
+# An id no row has: listings are compiled with it in the place of their own.
+_COMPILED_ID = -2_147_483_001
+
+# The listings a reader pages through, from the QuerySet methods that say
+# which articles they hold (compiled once per process, see PublishedListing).
+_LISTINGS = {
+    "section": lambda articles: articles.in_section(_COMPILED_ID),
+    "tag": lambda articles: articles.filter(tags=_COMPILED_ID),
+    "author": lambda articles: articles.credited_to(_COMPILED_ID),
+}
+
+
+@functools.cache
+def _compiled_listing(db, kind):
+    articles = _LISTINGS[kind](Article.objects.using(db).published(now=_COMPILED_NOW))
+    cards = articles.values_list(*_card_columns(), *(f"section__{c}" for c in SECTION_COLUMNS))
+    page_sql, page_params = cards.query.sql_with_params()
+    count_sql, count_params = articles.order_by().values("pk").query.sql_with_params()
+    return (
+        (f"{page_sql} LIMIT %s OFFSET %s", page_params),
+        (f"SELECT count(*) FROM ({count_sql}) listing", count_params),  # noqa: S608
+    )
+
+
+class PublishedListing:
+    """The published articles of a section, a tag or an author (``kind`` and
+    the object's ``pk``), newest first, as a Paginator pages them: count() and
+    slices of cards, as ``Article.objects.published().in_section(…)
+    .for_listing()`` (or ``filter(tags=…)``, ``credited_to(…)``) gives them.
+    Their SQL is that QuerySet's, compiled by the ORM once per process with
+    stand-ins for the moment and the object, which each query replaces: the
+    pages a reader browses to the end of an archive are rarely in a cache,
+    and building the two queries cost a third of such a page's CPU."""
+
+    def __init__(self, kind, pk, db="default"):
+        self.db, self.pk = db, pk
+        self.page_query, self.count_query = _compiled_listing(db, kind)
+
+    def _params(self, params):
+        now = timezone.now()
+        return [
+            now if value == _COMPILED_NOW else self.pk if value == _COMPILED_ID else value
+            for value in params
+        ]
+
+    def count(self):
+        sql, params = self.count_query
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, self._params(params))
+            return cursor.fetchone()[0]
+
+    def __getitem__(self, window):
+        if not isinstance(window, slice) or window.step or not 0 <= window.start <= window.stop:
+            raise TypeError("PublishedListing takes slices [start:stop] only.")
+        sql, params = self.page_query
+        limits = [window.stop - window.start, window.start]
+        return _cards(self.db, sql, [*self._params(params), *limits])
+
+
 def _as_prefetched(instance, name, objects):
     """``objects`` left on ``instance`` as prefetch_related(name) leaves them:
     ``instance.<name>.all()`` gives them without a query."""

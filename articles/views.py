@@ -29,6 +29,7 @@ from .models import (
     ArticleRedirect,
     Author,
     PreviewLink,
+    PublishedListing,
     ReadCount,
     Section,
     Tag,
@@ -76,7 +77,7 @@ def _paginate(request, queryset, per_page=None):
 @require_safe
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
-    articles = Article.objects.published().in_section(section).for_listing()
+    articles = PublishedListing("section", section.pk)
     return render(
         request,
         "articles/section_detail.html",
@@ -87,7 +88,7 @@ def section_detail(request, slug):
 @require_safe
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.public(), slug=slug)
-    articles = Article.objects.published().credited_to(author).for_listing()
+    articles = PublishedListing("author", author.pk)
     return render(
         request,
         "articles/author_detail.html",
@@ -98,7 +99,7 @@ def author_detail(request, slug):
 @require_safe
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
-    articles = Article.objects.published().filter(tags=tag).for_listing()
+    articles = PublishedListing("tag", tag.pk)
     return render(
         request, "articles/tag_detail.html", {"tag": tag, "page": _paginate(request, articles)}
     )

@@ -5,9 +5,22 @@ from django.db.models import Min
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from articles.models import CARD_COLUMNS, Article, latest_cards, published_article
+from articles.models import (
+    CARD_COLUMNS,
+    Article,
+    PublishedListing,
+    latest_cards,
+    published_article,
+)
 from newsroom.pagecache import read_clock
-from tests.factories import image_upload, make_article, make_author, make_tag, make_user
+from tests.factories import (
+    image_upload,
+    make_article,
+    make_author,
+    make_section,
+    make_tag,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +222,47 @@ def test_the_home_pages_cards_are_what_the_orm_would_list(django_assert_num_quer
         listing.filter(is_featured=True).values_list("pk", flat=True)
     )
     assert len(featured) == 2
+
+
+def test_listings_page_what_their_querysets_hold(django_assert_num_queries):
+    """PublishedListing (section, tag and author pages) counts and slices what
+    ``published().in_section()``, ``filter(tags=…)`` and ``credited_to()``
+    with for_listing() hold, newest first, for the object asked and no other:
+    a draft, a scheduled article, another section's, another tag's, another
+    author's are not there; an author's translations are."""
+    now = timezone.now()
+    section, other_section = make_section(), make_section()
+    tag, other_tag = make_tag("Eau"), make_tag("Gaz")
+    author, other_author = make_author(), make_author()
+    for hours in range(7):
+        article = make_article(
+            section=section if hours % 3 else other_section,
+            authors=[author] if hours % 2 else [other_author],
+            published_at=now - timedelta(hours=hours + 1),
+        )
+        article.tags.set([tag] if hours < 5 else [other_tag])
+    translated = make_article(authors=[other_author], published_at=now - timedelta(minutes=5))
+    translated.translators.set([author])
+    translated.tags.set([tag])
+    for hidden in (
+        make_article(section=section, authors=[author], published=False),
+        make_article(section=section, authors=[author], published_at=now + timedelta(hours=1)),
+    ):
+        hidden.tags.set([tag])
+    published = Article.objects.published()
+    cases = [
+        ("section", section, published.in_section(section)),
+        ("tag", tag, published.filter(tags=tag)),
+        ("author", author, published.credited_to(author)),
+    ]
+    for kind, owner, queryset in cases:
+        listing, expected = PublishedListing(kind, owner.pk), queryset.for_listing()
+        with django_assert_num_queries(2):
+            count, window = listing.count(), listing[1:4]
+        assert count == expected.count() >= 4, kind
+        assert [card.pk for card in window] == [a.pk for a in expected[1:4]], kind
+        for card, article in zip(window, expected[1:4], strict=True):
+            for column in CARD_COLUMNS:
+                assert getattr(card, column) == getattr(article, column), (kind, column)
+            assert card.section.slug == article.section.slug
+    assert translated.pk in [card.pk for card in PublishedListing("author", author.pk)[0:10]]
