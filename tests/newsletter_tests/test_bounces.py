@@ -167,34 +167,40 @@ def test_dsns_delivered_to_the_bounce_mailbox_are_read_once(
     assert not following.deliveries.filter(subscriber=hard).exists()
 
 
+def issues_sent(count, prefix):
+    """``count`` issues marked sent to every confirmed subscriber; their
+    Message-IDs, in order."""
+    ids = []
+    for number in range(count):
+        issue = make_issue(articles=0, subject=f"Numéro {number}")
+        Delivery.objects.create_for(issue)
+        message_id = f"<{prefix}{number}@newsroom.localhost>"
+        Delivery.objects.filter(issue=issue).update(
+            status=Delivery.Status.SENT, message_id=message_id
+        )
+        ids.append(message_id)
+    return ids
+
+
+def soft_bounce(email, message_id, dsn_id, date):
+    """A « delayed » DSN (4.2.2, mailbox full) about ``message_id``, read from
+    the bounce mailbox."""
+    record_report_message(
+        dsn(email, message_id, action="delayed", status="4.2.2", dsn_id=dsn_id, date=date)
+    )
+
+
 def test_soft_bounces_block_an_address_after_the_limit(settings):
     """Soft bounces of different messages in a row block the address at
     NEWSLETTER_SOFT_BOUNCE_LIMIT; several notices about one message count once,
     and a delivery in between starts the count again."""
     settings.NEWSLETTER_SOFT_BOUNCE_LIMIT = 3
     subscriber = make_subscriber(email="pleine@exemple.org", status="confirmed")
-    ids = []
-    for number in range(4):
-        issue = make_issue(articles=0, subject=f"Numéro {number}")
-        Delivery.objects.create_for(issue)
-        Delivery.objects.filter(issue=issue).update(
-            status=Delivery.Status.SENT, message_id=f"<n{number}@newsroom.localhost>"
-        )
-        ids.append(f"<n{number}@newsroom.localhost>")
-
+    ids = issues_sent(4, "n")
     start = timezone.now() - timedelta(days=1)
 
     def soft(message_id, dsn_id, hours):
-        record_report_message(
-            dsn(
-                "pleine@exemple.org",
-                message_id,
-                action="delayed",
-                status="4.2.2",
-                dsn_id=dsn_id,
-                date=start + timedelta(hours=hours),
-            )
-        )
+        soft_bounce("pleine@exemple.org", message_id, dsn_id, start + timedelta(hours=hours))
 
     soft(ids[0], "<a@mx>", 1)
     soft(ids[0], "<b@mx>", 2)  # the same message, delayed again
@@ -223,40 +229,17 @@ def test_soft_bounces_older_than_the_window_no_longer_count(settings):
     settings.NEWSLETTER_SOFT_BOUNCE_LIMIT = 3
     settings.NEWSLETTER_SOFT_BOUNCE_DAYS = 30
     subscriber = make_subscriber(email="parfois@exemple.org", status="confirmed")
-    ids = []
-    for number in range(4):
-        issue = make_issue(articles=0, subject=f"Numéro {number}")
-        Delivery.objects.create_for(issue)
-        Delivery.objects.filter(issue=issue).update(
-            status=Delivery.Status.SENT, message_id=f"<p{number}@newsroom.localhost>"
-        )
-        ids.append(f"<p{number}@newsroom.localhost>")
+    ids = issues_sent(4, "p")
     now = timezone.now()
     for number, days_ago in enumerate([200, 100, 1]):
-        record_report_message(
-            dsn(
-                "parfois@exemple.org",
-                ids[number],
-                action="delayed",
-                status="4.2.2",
-                dsn_id=f"<r{number}@mx>",
-                date=now - timedelta(days=days_ago),
-            )
+        soft_bounce(
+            "parfois@exemple.org", ids[number], f"<r{number}@mx>", now - timedelta(days=days_ago)
         )
     assert MailEvent.objects.filter(subscriber=subscriber).count() == 3
     assert Subscriber.objects.get(pk=subscriber.pk).suppressed_at is None
 
     settings.NEWSLETTER_SOFT_BOUNCE_DAYS = 365
-    record_report_message(
-        dsn(
-            "parfois@exemple.org",
-            ids[3],
-            action="delayed",
-            status="4.2.2",
-            dsn_id="<r3@mx>",
-            date=now,
-        )
-    )
+    soft_bounce("parfois@exemple.org", ids[3], "<r3@mx>", now)
     assert Subscriber.objects.get(pk=subscriber.pk).suppression_reason == Suppression.SOFT_BOUNCES
 
 
