@@ -244,9 +244,18 @@ def highlight(text: str, stems: list[str], length: int = 40) -> str:
     else:
         words = text[start_offset:].split(" ", length)[:length]
     marked = set(hits)
-    parts = [
-        _marked(word) if best_start + i in marked else escape(word) for i, word in enumerate(words)
-    ]
+    # Words between two highlights are escaped together (one call, not one a word).
+    parts, plain = [], []
+    for number, word in enumerate(words, start=best_start):
+        if number in marked:
+            if plain:
+                parts.append(escape(" ".join(plain)))
+                plain = []
+            parts.append(_marked(word))
+        else:
+            plain.append(word)
+    if plain:
+        parts.append(escape(" ".join(plain)))
     prefix = "… " if best_start > 0 else ""
     suffix = " …" if best_start + len(words) < word_count else ""
     return mark_safe(prefix + " ".join(parts) + suffix)
