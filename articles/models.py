@@ -386,9 +386,20 @@ def _cards(db, sql, params):
     return articles
 
 
-# A moment no article is published at: published()'s conditions are compiled
-# once with it, and each query's own moment is put in its place.
+# Stand-ins a query is compiled with once per process, replaced at each query
+# (_bind): a moment no article is published at, an id no row has.
 _COMPILED_NOW = datetime(1, 1, 2, tzinfo=UTC)
+_COMPILED_ID = -2_147_483_001
+
+
+def _bind(params, pk=None):
+    """A compiled query's parameters with the stand-ins replaced: now, and the
+    listing's object."""
+    now = timezone.now()
+    return [
+        now if value == _COMPILED_NOW else pk if value == _COMPILED_ID else value
+        for value in params
+    ]
 
 
 @functools.cache
@@ -400,36 +411,14 @@ def _published_where(db):
     """published()'s conditions as SQL (compiled once per process) and their
     values for now."""
     sql, params = _compiled_published(db)
-    now = timezone.now()
-    return sql, [now if value == _COMPILED_NOW else value for value in params]
+    return sql, _bind(params)
 
 
-def latest_cards(count, featured=False, db="default"):
-    """The ``count`` latest published articles (« à la une » ones only if
-    ``featured``), newest first, as cards with their sections: what
-    ``Article.objects.published().for_listing()`` sliced gives, in SQL for the
-    reason published_article() says (the home page asks for these at every
-    rendering)."""
-    table, sections = Article._meta.db_table, Section._meta.db_table
-    columns = ", ".join(f'"{table}"."{column}"' for column in _card_columns())
-    where_sql, where_params = _published_where(db)
-    featured_sql = f' AND "{table}".is_featured' if featured else ""
-    sql = f"""
-        SELECT {columns}, {_section_columns("section")} FROM "{table}"
-        JOIN "{sections}" section ON section.id = "{table}".section_id
-        WHERE {where_sql}{featured_sql}
-        ORDER BY "{table}".published_at DESC, "{table}".id DESC
-        LIMIT %s
-    """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-    return _cards(db, sql, [*where_params, count])
-
-
-# An id no row has: listings are compiled with it in the place of their own.
-_COMPILED_ID = -2_147_483_001
-
-# The listings a reader pages through, from the QuerySet methods that say
-# which articles they hold (compiled once per process, see PublishedListing).
+# The listings of published articles, from the QuerySet methods that say which
+# articles they hold (compiled once per process, see PublishedListing).
 _LISTINGS = {
+    "latest": lambda articles: articles,
+    "featured": lambda articles: articles.filter(is_featured=True),
     "section": lambda articles: articles.in_section(_COMPILED_ID),
     "tag": lambda articles: articles.filter(tags=_COMPILED_ID),
     "author": lambda articles: articles.credited_to(_COMPILED_ID),
@@ -448,31 +437,33 @@ def _compiled_listing(db, kind):
     )
 
 
+def latest_cards(count, featured=False, db="default"):
+    """The ``count`` latest published articles (« à la une » ones only if
+    ``featured``), newest first, as cards with their sections: what
+    ``Article.objects.published().for_listing()`` sliced gives (the home page
+    asks for these at every rendering)."""
+    return PublishedListing("featured" if featured else "latest", db=db)[0:count]
+
+
 class PublishedListing:
-    """The published articles of a section, a tag or an author (``kind`` and
-    the object's ``pk``), newest first, as a Paginator pages them: count() and
-    slices of cards, as ``Article.objects.published().in_section(…)
-    .for_listing()`` (or ``filter(tags=…)``, ``credited_to(…)``) gives them.
+    """The published articles of a listing (``kind``: all, « à la une », a
+    section's, a tag's or an author's, whose ``pk`` is given), newest first, as
+    a Paginator pages them: count() and slices of cards, as
+    ``Article.objects.published().in_section(…).for_listing()`` (or
+    ``filter(tags=…)``, ``credited_to(…)``…) gives them.
     Their SQL is that QuerySet's, compiled by the ORM once per process with
     stand-ins for the moment and the object, which each query replaces: the
     pages a reader browses to the end of an archive are rarely in a cache,
     and building the two queries cost a third of such a page's CPU."""
 
-    def __init__(self, kind, pk, db="default"):
+    def __init__(self, kind, pk=None, db="default"):
         self.db, self.pk = db, pk
         self.page_query, self.count_query = _compiled_listing(db, kind)
-
-    def _params(self, params):
-        now = timezone.now()
-        return [
-            now if value == _COMPILED_NOW else self.pk if value == _COMPILED_ID else value
-            for value in params
-        ]
 
     def count(self):
         sql, params = self.count_query
         with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, self._params(params))
+            cursor.execute(sql, _bind(params, self.pk))
             return cursor.fetchone()[0]
 
     def __getitem__(self, window):
@@ -480,7 +471,7 @@ class PublishedListing:
             raise TypeError("PublishedListing takes slices [start:stop] only.")
         sql, params = self.page_query
         limits = [window.stop - window.start, window.start]
-        return _cards(self.db, sql, [*self._params(params), *limits])
+        return _cards(self.db, sql, [*_bind(params, self.pk), *limits])
 
 
 def _as_prefetched(instance, name, objects):

@@ -21,7 +21,6 @@ from django.template import defaultfilters
 from django.template.backends import jinja2 as django_jinja2
 from django.templatetags.static import static
 from django.test.signals import template_rendered
-from django.urls import reverse
 from django.utils.translation import trans_real
 from jinja2 import Environment, Undefined, nodes, pass_context
 from jinja2.visitor import NodeTransformer
@@ -29,21 +28,9 @@ from markupsafe import Markup
 
 from articles import presentation
 from newsletter import presentation as newsletter_presentation
+from newsroom.links import path_of
 from newsroom.pagecache import clock_cached
 from newsroom.rendering import one_rendering, prefix_and_urlconf
-
-
-@functools.lru_cache(maxsize=4096)
-def _reverse(prefix, urlconf, name, args, kwargs):
-    return reverse(name, urlconf=urlconf, args=args or None, kwargs=dict(kwargs) or None)
-
-
-def url(name, *args, **kwargs):
-    """reverse(), remembered: a page asks for the same dozen addresses at every
-    rendering, and a URLconf does not change while the process runs (the
-    script prefix and the URLconf in use are part of the key)."""
-    key = tuple(sorted(kwargs.items()))
-    return _reverse(*prefix_and_urlconf(), name, args, key)
 
 
 @functools.lru_cache(maxsize=512)
@@ -186,7 +173,7 @@ def environment(**options):
     env.install_gettext_translations(env.catalogue, newstyle=True)
     env.policies["ext.i18n.trimmed"] = True
     env.globals.update(
-        url=url,
+        url=path_of,
         static=_static,
         site_name=settings.SITE_NAME,
         navigation=navigation,
