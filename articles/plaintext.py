@@ -85,9 +85,28 @@ _NOT_HTML_BYTES = re.compile(
 )
 
 
+# The bytes those sequences start with. A pattern of alternatives is tried at
+# every position of the page (measured: 1.1 ms on a 24 kB article page); one
+# set of bytes is looked for in C, and French pages have few of them (« and
+# the no-break spaces start with \xc2), each of which is then checked.
+_NOT_HTML_FIRST_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f\xc2\xef\xf0-\xf4]")
+
+
 def html_safe_bytes(content: bytes) -> bytes:
     """An UTF-8 HTML document without the characters HTML cannot carry."""
-    return _NOT_HTML_BYTES.sub(b"", content)
+    kept, end = [], 0
+    for candidate in _NOT_HTML_FIRST_BYTES.finditer(content):
+        start = candidate.start()
+        if start < end:
+            continue  # inside the sequence just dropped
+        unwanted = _NOT_HTML_BYTES.match(content, start)
+        if unwanted is not None:
+            kept.append(content[end:start])
+            end = unwanted.end()
+    if not kept:
+        return content
+    kept.append(content[end:])
+    return b"".join(kept)
 
 
 def html_safe(value: str) -> str:

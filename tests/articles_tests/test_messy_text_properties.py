@@ -32,8 +32,10 @@ from articles.models import Article, Author, Correction, Section, Tag
 from articles.plaintext import (
     _BREAKS,
     _CONTROLS,
+    _NOT_HTML_BYTES,
     drop_controls,
     html_safe,
+    html_safe_bytes,
     normalize_line,
     normalize_text,
     xml_safe,
@@ -496,6 +498,19 @@ def test_the_quick_paths_give_what_the_long_ones_give(value):
         "NFC", _CONTROLS.sub("", _BREAKS.sub("\n", value))
     )
     assert fold(value) == value.translate(_PY_TABLE).lower()
+
+
+@given(
+    content=st.one_of(
+        st.binary(),
+        st.text(st.characters(exclude_categories=("Cs",))).map(str.encode),
+    )
+)
+def test_pages_lose_what_the_pattern_of_refused_sequences_finds(content):
+    """html_safe_bytes looks for the bytes a refused sequence starts with and
+    checks only those: it drops exactly what one substitution of the whole
+    pattern drops, on any bytes, UTF-8 or not."""
+    assert html_safe_bytes(content) == _NOT_HTML_BYTES.sub(b"", content)
 
 
 def test_html_and_xml_drop_exactly_what_their_standards_refuse():
