@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +32,7 @@ from .fields import (
 from .sanitizer import html_to_text
 from .search import (
     fold,
+    raw_query,
     search_vector_expression,
     title_close_to,
     title_distance_to,
@@ -115,11 +118,11 @@ class Section(models.Model):
 
 
 class AuthorQuerySet(models.QuerySet):
-    def public(self):
-        """Authors who sign or translate a public article: an author page is
-        reviewed with the first article an editor publishes under that credit,
-        like the article."""
-        published = Article.objects.published()
+    def public(self, now=None):
+        """Authors who sign or translate a public article (at ``now``): an author
+        page is reviewed with the first article an editor publishes under that
+        credit, like the article."""
+        published = Article.objects.published(now=now)
         signed = published.filter(authors=models.OuterRef("pk"))
         translated = published.filter(translators=models.OuterRef("pk"))
         return self.filter(models.Exists(signed) | models.Exists(translated))
@@ -218,97 +221,12 @@ class ArticleQuerySet(models.QuerySet):
             *CARD_COLUMNS, *(f"section__{column}" for column in SECTION_COLUMNS), *also
         )
 
-    def latest_per_section(self, count):
-        """The ``count`` latest articles of each section, sections in menu order
-        and articles newest first, each with its section, in one query that reads
-        a few index entries per section whatever the archive's size. SQL by hand
-        for the same reason as related_to."""
-        where_sql, where_params = self._where_sql()
-        table, sections = Article._meta.db_table, Section._meta.db_table
-        columns = ", ".join(f'"{table}"."{column}"' for column in _card_columns())
-        sql = f"""
-            SELECT latest.*, {_section_columns("section")} FROM "{sections}" section
-            CROSS JOIN LATERAL (
-                SELECT {columns} FROM "{table}"
-                WHERE {where_sql} AND "{table}".section_id = section.id
-                ORDER BY "{table}".published_at DESC, "{table}".id DESC
-                LIMIT %s
-            ) latest
-            ORDER BY section.position, section.name, section.id,
-                latest.published_at DESC, latest.id DESC
-        """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-        return _cards(self.db, sql, [*where_params, count])
-
     def _where_sql(self):
         """This queryset's conditions as SQL, for the hand-written queries below:
         they keep the one visibility rule, published()."""
         compiler = self.query.get_compiler(using=self.db)
         where_sql, where_params = compiler.compile(self.query.where)
         return where_sql or "TRUE", where_params
-
-    def related_to(self, article, count=4, candidates=200):
-        """Articles sharing the most tags with ``article``, then its section's,
-        newest first, taken from this queryset (``published()`` on public pages).
-        Only the ``candidates`` most recent eligible articles are ranked, so the
-        work stays bounded however large the archive.
-
-        Written in SQL: this runs on every article page, and building the same
-        query with the ORM costs more CPU than the rest of the page's queries."""
-        tag_ids = [tag.pk for tag in article.tags.all()]
-        where_sql, where_params = self._where_sql()
-        table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
-        # Ranked on ids and dates only; the card columns of the few chosen are
-        # read last (reading them for every candidate cost most of the query).
-        card_columns = ", ".join(f'chosen."{column}"' for column in _card_columns())
-        sql = f"""
-            SELECT {card_columns}, {_section_columns("section")} FROM (
-                SELECT recent.id, recent.published_at, (
-                    SELECT count(*) FROM "{tags_table}" t
-                    WHERE t.article_id = recent.id AND t.tag_id = ANY(%s)
-                ) AS shared_tags
-                FROM (
-                    SELECT "{table}".id, "{table}".published_at FROM "{table}"
-                    WHERE {where_sql} AND "{table}".id <> %s AND (
-                        "{table}".section_id = %s OR EXISTS (
-                            SELECT 1 FROM "{tags_table}" t
-                            WHERE t.article_id = "{table}".id AND t.tag_id = ANY(%s)
-                        )
-                    )
-                    ORDER BY "{table}".published_at DESC
-                    LIMIT %s
-                ) recent
-                ORDER BY shared_tags DESC, recent.published_at DESC
-                LIMIT %s
-            ) ranked
-            JOIN "{table}" chosen ON chosen.id = ranked.id
-            JOIN "{Section._meta.db_table}" section ON section.id = chosen.section_id
-            ORDER BY ranked.shared_tags DESC, ranked.published_at DESC
-        """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-        params = [
-            tag_ids,
-            *where_params,
-            article.pk,
-            article.section_id,
-            tag_ids,
-            candidates,
-            count,
-        ]
-        return _cards(self.db, sql, params)
-
-    def search_ranking(self, query):
-        """The primary keys of the articles matching a tsquery (see
-        search.build_query), best first, in one query. Ranks the most recent
-        ``SEARCH_RANKED`` matches: news readers want recent articles, and
-        ranking every match of a common word would not scale. With a common
-        word PostgreSQL walks the date index and stops early; with a rare one
-        it asks the GIN index. Either way the work is bounded."""
-        rows = (
-            self.filter(search_vector=query)
-            .order_by("-published_at")
-            .annotate(rank=SearchRank(F("search_vector"), query))
-            .values_list("pk", "rank", "published_at")[:SEARCH_RANKED]
-        )
-        return [pk for pk, _, _ in sorted(rows, key=lambda row: (-row[1], -row[2].timestamp()))]
 
     def close_titles(self, text, limit):
         """A list of up to ``limit`` articles with title words close to ``text``
@@ -359,47 +277,83 @@ def _converters(model, fields, connection):
 
 def _from_row(model, fields, values, db, connection):
     """An instance of ``model`` from a row holding ``fields`` (in the model's
-    field order), made as the ORM makes one."""
+    field order), with the fields' converters applied as the ORM applies them,
+    and in the state Model.from_db() leaves it: the loaded values in its
+    ``__dict__`` (the fields not loaded are deferred, read on first use), not
+    adding, from ``db``. Model.__init__ is not run: it walks every field of the
+    model to set the few loaded (measured: 60 µs an article, twice what the
+    rest of a card costs; a home page makes thirty). The post_init signal is
+    sent as __init__ sends it: the image field's dimensions listen to it."""
     values = list(values)
     for index, converter, field in _converters(model, fields, connection):
         values[index] = converter(values[index], field, connection)
-    return model.from_db(db, [field.attname for field in fields], values)
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(_attnames(fields), values, strict=True))
+    instance._state = state = ModelState()
+    state.adding, state.db = False, db
+    if post_init.has_listeners(model):
+        post_init.send(sender=model, instance=instance)
+    return instance
+
+
+def _attnames(fields):
+    return [field.attname for field in fields]
 
 
 def _cards(db, sql, params):
     """The articles of a hand-written query that selects _card_columns() then
     _section_columns(), each with its section, as for_listing() would give
-    them: made by Model.from_db with the fields' converters, as the ORM makes
-    them, without RawQuerySet mapping columns to fields again at every query
-    (that cost more than the query itself on article pages)."""
+    them: made as the ORM makes them (_from_row), without RawQuerySet mapping
+    columns to fields again at every query (that cost more than the query
+    itself on article pages)."""
     connection = connections[db]
-    fields = _card_fields()
-    articles = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return _cards_of(db, cursor.fetchall())
+
+
+def _cards_of(db, rows, also=()):
+    """The cards of ``rows`` (_card_columns(), the fields named in ``also``,
+    then _section_columns(); any further columns are left to the caller)."""
+    connection = connections[db]
+    fields = [*_card_fields(), *(Article._meta.get_field(name) for name in also)]
+    end = len(fields) + len(SECTION_COLUMNS)
+    sections = {}  # one instance per section, as the cards only read them
+    section_fields = [Section._meta.pk, *(Section._meta.get_field(c) for c in SECTION_COLUMNS)]
+    articles = []
     for row in rows:
         article = _from_row(Article, fields, row[: len(fields)], db, connection)
-        section_values = dict(zip(SECTION_COLUMNS, row[len(fields) :], strict=True))
-        article.section = Section(pk=article.section_id, **section_values)
+        section = sections.get(article.section_id)
+        if section is None:
+            section_row = (article.section_id, *row[len(fields) : end])
+            section = _from_row(Section, section_fields, section_row, db, connection)
+            sections[article.section_id] = section
+        article.section = section
         articles.append(article)
     return articles
 
 
 # Stand-ins a query is compiled with once per process, replaced at each query
-# (_bind): a moment no article is published at, an id no row has.
+# (_bind): a moment no article is published at, an id no row has, a slug no
+# address or search can carry (a NUL).
 _COMPILED_NOW = datetime(1, 1, 2, tzinfo=UTC)
 _COMPILED_ID = -2_147_483_001
+_COMPILED_TEXT = "\x00compiled-text"
 
 
-def _bind(params, pk=None):
+def _bind(params, pk=None, text=None):
     """A compiled query's parameters with the stand-ins replaced: now, and the
-    listing's object."""
-    now = timezone.now()
-    return [
-        now if value == _COMPILED_NOW else pk if value == _COMPILED_ID else value
-        for value in params
-    ]
+    listing's object (its id), or the text looked up (a slug, a search)."""
+    now, bound = timezone.now(), []
+    for value in params:
+        if value == _COMPILED_NOW:
+            value = now
+        elif value == _COMPILED_ID:
+            value = pk
+        elif value == _COMPILED_TEXT:
+            value = text
+        bound.append(value)
+    return bound
 
 
 @functools.cache
@@ -412,6 +366,78 @@ def _published_where(db):
     values for now."""
     sql, params = _compiled_published(db)
     return sql, _bind(params)
+
+
+def latest_per_section(count, db="default"):
+    """The ``count`` latest published articles of each section, sections in
+    menu order and articles newest first, each with its section, in one query
+    that reads a few index entries per section whatever the archive's size. SQL
+    by hand for the same reason as related_cards."""
+    where_sql, where_params = _published_where(db)
+    table, sections = Article._meta.db_table, Section._meta.db_table
+    columns = ", ".join(f'"{table}"."{column}"' for column in _card_columns())
+    sql = f"""
+        SELECT latest.*, {_section_columns("section")} FROM "{sections}" section
+        CROSS JOIN LATERAL (
+            SELECT {columns} FROM "{table}"
+            WHERE {where_sql} AND "{table}".section_id = section.id
+            ORDER BY "{table}".published_at DESC, "{table}".id DESC
+            LIMIT %s
+        ) latest
+        ORDER BY section.position, section.name, section.id,
+            latest.published_at DESC, latest.id DESC
+    """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
+    return _cards(db, sql, [*where_params, count])
+
+
+def related_cards(article, count=4, candidates=200, db="default"):
+    """Published articles sharing the most tags with ``article``, then its
+    section's, newest first (the visibility rule is published()'s, compiled once:
+    see _published_where). Only the ``candidates`` most recent eligible articles are ranked, so the
+    work stays bounded however large the archive.
+
+    Written in SQL: this runs on every article page, and building the same
+    query with the ORM costs more CPU than the rest of the page's queries."""
+    tag_ids = [tag.pk for tag in article.tags.all()]
+    where_sql, where_params = _published_where(db)
+    table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
+    # Ranked on ids and dates only; the card columns of the few chosen are
+    # read last (reading them for every candidate cost most of the query).
+    card_columns = ", ".join(f'chosen."{column}"' for column in _card_columns())
+    sql = f"""
+        SELECT {card_columns}, {_section_columns("section")} FROM (
+            SELECT recent.id, recent.published_at, (
+                SELECT count(*) FROM "{tags_table}" t
+                WHERE t.article_id = recent.id AND t.tag_id = ANY(%s)
+            ) AS shared_tags
+            FROM (
+                SELECT "{table}".id, "{table}".published_at FROM "{table}"
+                WHERE {where_sql} AND "{table}".id <> %s AND (
+                    "{table}".section_id = %s OR EXISTS (
+                        SELECT 1 FROM "{tags_table}" t
+                        WHERE t.article_id = "{table}".id AND t.tag_id = ANY(%s)
+                    )
+                )
+                ORDER BY "{table}".published_at DESC
+                LIMIT %s
+            ) recent
+            ORDER BY shared_tags DESC, recent.published_at DESC
+            LIMIT %s
+        ) ranked
+        JOIN "{table}" chosen ON chosen.id = ranked.id
+        JOIN "{Section._meta.db_table}" section ON section.id = chosen.section_id
+        ORDER BY ranked.shared_tags DESC, ranked.published_at DESC
+    """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
+    params = [
+        tag_ids,
+        *where_params,
+        article.pk,
+        article.section_id,
+        tag_ids,
+        candidates,
+        count,
+    ]
+    return _cards(db, sql, params)
 
 
 # The listings of published articles, from the QuerySet methods that say which
@@ -472,6 +498,116 @@ class PublishedListing:
         sql, params = self.page_query
         limits = [window.stop - window.start, window.start]
         return _cards(self.db, sql, [*_bind(params, self.pk), *limits])
+
+
+@functools.cache
+def _compiled_search(db):
+    """The search's query: the matches of a tsquery among published articles,
+    the ``SEARCH_RANKED`` most recent ranked (the ORM compiles that part,
+    once), then one window of them, best first, as cards with their text,
+    each row with the number of matches."""
+    query = raw_query(_COMPILED_TEXT)
+    matches = (
+        Article.objects.using(db)
+        .published(now=_COMPILED_NOW)
+        .filter(search_vector=query)
+        .order_by("-published_at")
+        .annotate(rank=SearchRank(F("search_vector"), query))
+        .values("id", "rank", "published_at")
+    )
+    matches_sql, params = matches.query.sql_with_params()
+    table, sections = Article._meta.db_table, Section._meta.db_table
+    columns = ", ".join(f'chosen."{column}"' for column in [*_card_columns(), "body_text"])
+    sql = f"""
+        SELECT {columns}, {_section_columns("section")}, ranked.total FROM (
+            SELECT matches.*, count(*) OVER () AS total
+            FROM ({matches_sql} LIMIT %s) matches
+            ORDER BY matches.rank DESC, matches.published_at DESC, matches.id DESC
+            LIMIT %s OFFSET %s
+        ) ranked
+        JOIN "{table}" chosen ON chosen.id = ranked.id
+        JOIN "{sections}" section ON section.id = chosen.section_id
+        ORDER BY ranked.rank DESC, ranked.published_at DESC, ranked.id DESC
+    """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
+    return sql, params
+
+
+class SearchResults:
+    """The published articles matching a tsquery (``text``, see
+    search.query_text), best first, as the search pages them: count() and
+    slices of cards with their ``body_text`` (for the excerpts).
+
+    Only the ``SEARCH_RANKED`` most recent matches are ranked: news readers
+    want recent articles, and ranking every match of a common word would not
+    scale. With a common word PostgreSQL walks the date index and stops early;
+    with a rare one it asks the GIN index. Either way the work is bounded.
+
+    One query gives a page and the number of matches: count() reads the first
+    ``per_page`` (what most searches show) and keeps them for the slice that
+    follows. The query is the ORM's, compiled once per process (see
+    PublishedListing): building it cost a third of a search's CPU."""
+
+    def __init__(self, text, per_page, db="default"):
+        self.text, self.per_page, self.db = text, per_page, db
+        self._total, self._first = None, None
+
+    def count(self):
+        if self._total is None:
+            self._first = self[0 : self.per_page]
+        return self._total
+
+    @property
+    def capped(self):
+        """Whether older matches were left out of the ranking."""
+        return self.count() >= SEARCH_RANKED
+
+    def __getitem__(self, window):
+        if not isinstance(window, slice) or window.step or not 0 <= window.start <= window.stop:
+            raise TypeError("SearchResults takes slices [start:stop] only.")
+        if self._first is not None and window.start == 0 and window.stop <= self.per_page:
+            return self._first[: window.stop]
+        sql, params = _compiled_search(self.db)
+        limits = [SEARCH_RANKED, window.stop - window.start, window.start]
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*_bind(params, text=self.text), *limits])
+            rows = cursor.fetchall()
+        if rows:
+            self._total = rows[0][-1]
+        elif window.start == 0:
+            self._total = 0
+        return _cards_of(self.db, rows, also=["body_text"])
+
+
+# What the public pages look up by slug, as these QuerySets find it.
+_BY_SLUG = {
+    "section": lambda: Section.objects.all(),
+    "tag": lambda: Tag.objects.all(),
+    "author": lambda: Author.objects.public(now=_COMPILED_NOW),
+}
+
+
+@functools.cache
+def _compiled_by_slug(db, kind):
+    queryset = _BY_SLUG[kind]().using(db).filter(slug=_COMPILED_TEXT).order_by()
+    model = queryset.model
+    # No only() or defer(): the query selects every concrete field, in order.
+    return model, list(model._meta.concrete_fields), queryset.query.sql_with_params()
+
+
+def find_by_slug(kind, slug, db="default"):
+    """The section, tag or public author (``kind``) at ``slug``, or None: what
+    ``Section.objects.filter(slug=slug).first()`` (``Tag``, and
+    ``Author.objects.public()``) gives, with the SQL that QuerySet compiles to,
+    compiled once per process (see PublishedListing). An author's page asks
+    whether the author signs a published article: building that query cost a
+    quarter of the page."""
+    model, fields, (sql, params) = _compiled_by_slug(db, kind)
+    connection = connections[db]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _bind(params, text=slug))
+        row = cursor.fetchone()
+    return None if row is None else _from_row(model, fields, row, db, connection)
 
 
 def _as_prefetched(instance, name, objects):

@@ -330,7 +330,7 @@ def social_image_url(article):
 
 def iso(value):
     """Machine-readable date for <time datetime>, to the second."""
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+    return _local(value).isoformat(timespec="seconds") if value else ""
 
 
 def pagination(page, **kept):

@@ -101,9 +101,9 @@ def query_words(text: str) -> list[str]:
     return _WORD.findall(fold((text or "")[:MAX_QUERY_LENGTH]))[:MAX_QUERY_WORDS]
 
 
-def build_query(words: list[str], variants: dict[str, set[str]]):
-    """A tsquery matching all the words, each one or any of its spelling variants.
-    Returns None when there is nothing to search for."""
+def query_text(words: list[str], variants: dict[str, set[str]]) -> str | None:
+    """A tsquery, as text, matching all the words, each one or any of its
+    spelling variants. None when there is nothing to search for."""
     if not words:
         return None
     terms = []
@@ -113,7 +113,18 @@ def build_query(words: list[str], variants: dict[str, set[str]]):
             alternatives[0] if len(alternatives) == 1 else f"({' | '.join(alternatives)})"
         )
     # Only [^\W_]+ words reach this string, so it cannot carry tsquery operators.
-    return SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
+    return " & ".join(terms)
+
+
+def raw_query(text: str) -> SearchQuery:
+    """The tsquery of query_text() in the search configuration."""
+    return SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)
+
+
+def build_query(words: list[str], variants: dict[str, set[str]]):
+    """query_text() as a SearchQuery (None when there is nothing to search for)."""
+    text = query_text(words, variants)
+    return None if text is None else raw_query(text)
 
 
 def _folding_to():

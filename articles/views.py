@@ -24,21 +24,21 @@ from django.views.decorators.http import require_POST, require_safe
 from newsroom.views import client_ip, posted_from_this_site
 
 from .models import (
-    SEARCH_RANKED,
     Article,
     ArticleRedirect,
-    Author,
     PreviewLink,
     PublishedListing,
     ReadCount,
-    Section,
-    Tag,
+    SearchResults,
     cached_spelling_variants,
+    find_by_slug,
     latest_cards,
+    latest_per_section,
     published_article,
+    related_cards,
 )
 from .plaintext import normalize_line
-from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, build_query, highlight, query_words
+from .search import MAX_QUERY_LENGTH, SEARCH_CONFIG, highlight, query_text, query_words
 from .uploads import check_size, normalize_upload
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -54,7 +54,7 @@ def home(request):
     latest = latest_cards(LATEST_COUNT + 1)
     lead = next(iter(latest_cards(1, featured=True)), None) or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
-    blocks = Article.objects.published().latest_per_section(PER_SECTION_COUNT)
+    blocks = latest_per_section(PER_SECTION_COUNT)
     return render(
         request,
         "articles/home.html",
@@ -69,6 +69,12 @@ def home(request):
     )
 
 
+def _found(instance):
+    if instance is None:
+        raise Http404  # the 404 page says it in French
+    return instance
+
+
 def _paginate(request, queryset, per_page=None):
     paginator = Paginator(queryset, per_page or settings.ARTICLES_PER_PAGE)
     return paginator.get_page(request.GET.get("page"))
@@ -76,7 +82,7 @@ def _paginate(request, queryset, per_page=None):
 
 @require_safe
 def section_detail(request, slug):
-    section = get_object_or_404(Section, slug=slug)
+    section = _found(find_by_slug("section", slug))
     articles = PublishedListing("section", section.pk)
     return render(
         request,
@@ -87,7 +93,7 @@ def section_detail(request, slug):
 
 @require_safe
 def author_detail(request, slug):
-    author = get_object_or_404(Author.objects.public(), slug=slug)
+    author = _found(find_by_slug("author", slug))
     articles = PublishedListing("author", author.pk)
     return render(
         request,
@@ -98,7 +104,7 @@ def author_detail(request, slug):
 
 @require_safe
 def tag_detail(request, slug):
-    tag = get_object_or_404(Tag, slug=slug)
+    tag = _found(find_by_slug("tag", slug))
     articles = PublishedListing("tag", tag.pk)
     return render(
         request, "articles/tag_detail.html", {"tag": tag, "page": _paginate(request, articles)}
@@ -115,23 +121,23 @@ def search(request):
     raw_query = raw_query[:MAX_QUERY_LENGTH].strip()
     words = query_words(raw_query)
     variants = cached_spelling_variants() if words else {}
-    query = build_query(words, variants)
+    text = query_text(words, variants)
     page = None
     close = ()
-    if query is not None:
-        published = Article.objects.published()
-        page = Paginator(published.search_ranking(query), SEARCH_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
-        found = published.for_listing("body_text").in_bulk(page.object_list)
-        page.object_list = [found[pk] for pk in page.object_list if pk in found]
+    if text is not None:
+        results = SearchResults(text, SEARCH_PER_PAGE)
+        page = Paginator(results, SEARCH_PER_PAGE).get_page(request.GET.get("page"))
         if page.object_list:
             stems = search_lexemes(words, variants)
             for article in page.object_list:
                 article.excerpt = highlight(f"{article.standfirst} {article.body_text}", stems)
         else:
             # No article has the words: perhaps a typo (« Tachkient »).
-            close = published.for_listing().close_titles(" ".join(words), SEARCH_PER_PAGE)
+            close = (
+                Article.objects.published()
+                .for_listing()
+                .close_titles(" ".join(words), SEARCH_PER_PAGE)
+            )
     return render(
         request,
         "articles/search.html",
@@ -139,7 +145,7 @@ def search(request):
             "query": raw_query,
             "page": page,
             "close": close,
-            "capped": page is not None and page.paginator.count >= SEARCH_RANKED,
+            "capped": page is not None and page.paginator.object_list.capped,
         },
     )
 
@@ -193,7 +199,7 @@ def render_article(request, article, preview=None):
             "preview": preview,
             "Preview": Preview,
             "corrections": article.corrections.all() if article.correction_count else (),
-            "related": Article.objects.published().related_to(article),
+            "related": related_cards(article),
         },
     )
     if preview:

@@ -62,7 +62,7 @@ PAGES = {
     "tag": (lambda w: w["tag"].get_absolute_url(), 4),
     "article": (lambda w: w["article"].get_absolute_url(), 5),  # + article, authors, tags,
     # related (corrections and translators are looked up only when there are some: below)
-    "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 3),  # + ranking, page
+    "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 2),  # + the ranked page
     "feed": (lambda w: "/feed/", 3),  # articles, authors, tags
     "section feed": (lambda w: w["sections"][0].get_absolute_url() + "flux/", 4),
     "sitemap": (lambda w: "/sitemap.xml", 8),  # count and page for each of 4 sitemaps

@@ -1,9 +1,11 @@
 import re
+from datetime import timedelta
 from html import escape
 
 import pytest
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape as page_escape
@@ -277,6 +279,39 @@ def test_results_are_paginated_and_keep_the_query(client):
     assert "12 résultats" in content
     assert 'href="?q=glacier&amp;page=2"' in content
     assert len(results(client, "glacier", page=2)) == 2
+
+
+def test_only_the_most_recent_matches_are_ranked_and_pages_share_them_out(
+    client, monkeypatch, django_assert_num_queries
+):
+    """The SEARCH_RANKED most recent matches are ranked (an older match in the
+    title is left out), best first and then newest first; pages share them out
+    with none twice; the page says the list was cut; the first page and the
+    number of matches come in one query, a later page in two."""
+    from articles import models
+
+    monkeypatch.setattr(models, "SEARCH_RANKED", 5)
+    now = timezone.now()
+    for hours in range(8):
+        title = f"Le glacier {hours}" if hours in (2, 6) else f"Article {hours}"
+        body = "<p>Un glacier du Pamir.</p>" if hours not in (2, 6) else "<p>x</p>"
+        make_article(title=title, body=body, published_at=now - timedelta(hours=hours))
+    make_article(title="Brouillon", body="<p>glacier</p>", published=False)
+    ranked = ["Le glacier 2", "Article 0", "Article 1", "Article 3", "Article 4"]
+
+    with django_assert_num_queries(1):
+        first = models.SearchResults("glacier", 2)
+        assert (first.count(), [a.title for a in first[0:2]]) == (5, ranked[:2])
+    assert [a.title for a in models.SearchResults("glacier", 2)[2:5]] == ranked[2:]
+    assert all(a.body_text for a in first[0:2])
+
+    monkeypatch.setattr("articles.views.SEARCH_PER_PAGE", 2)
+    pages = [results(client, "glacier", page=page) for page in (1, 2, 3)]
+    assert [title for page in pages for title in page] == ranked
+    content = client.get(SEARCH, {"q": "glacier"}).content.decode()
+    assert "Plus de 5 résultats" in content
+    assert results(client, "glacier", page=99) == ranked[4:]  # the last page
+    assert results(client, "glacier Tokaïev") == []
 
 
 PAGE_LINK = re.compile(r'<a rel="(prev|next)" href="([^"]*)"')

@@ -8,7 +8,11 @@ from pytest_django.asserts import assertContains, assertNotContains
 from articles.models import (
     CARD_COLUMNS,
     Article,
+    Author,
     PublishedListing,
+    Section,
+    Tag,
+    find_by_slug,
     latest_cards,
     published_article,
 )
@@ -266,3 +270,38 @@ def test_listings_page_what_their_querysets_hold(django_assert_num_queries):
                 assert getattr(card, column) == getattr(article, column), (kind, column)
             assert card.section.slug == article.section.slug
     assert translated.pk in [card.pk for card in PublishedListing("author", author.pk)[0:10]]
+
+
+def test_pages_find_sections_tags_and_public_authors_as_their_querysets_do(
+    django_assert_num_queries,
+):
+    """find_by_slug (section, tag and author pages) gives, in one query, the
+    object their QuerySets give, every field loaded, as loaded from the
+    database; an author is found only while crediting a published article
+    (signing or translating it); an unknown slug finds nothing."""
+    now = timezone.now()
+    section, tag = make_section(), make_tag("Énergie")
+    signing, translating, unpublished, scheduled = (make_author() for _ in range(4))
+    make_article(section=section, authors=[signing]).tags.set([tag])
+    make_article(authors=[make_author()]).translators.set([translating])
+    make_article(authors=[unpublished], published=False)
+    make_article(authors=[scheduled], published_at=now + timedelta(hours=1))
+    cases = [
+        ("section", section, Section.objects.all()),
+        ("tag", tag, Tag.objects.all()),
+        ("author", signing, Author.objects.public()),
+        ("author", translating, Author.objects.public()),
+    ]
+    for kind, wanted, queryset in cases:
+        with django_assert_num_queries(1):
+            found = find_by_slug(kind, wanted.slug)
+        expected = queryset.get(slug=wanted.slug)
+        assert type(found) is type(expected) and found.get_deferred_fields() == set()
+        for field in expected._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname), field
+        assert found._state.adding is False and found._state.db == "default"
+    for author in (unpublished, scheduled):
+        assert find_by_slug("author", author.slug) is None
+        assert not Author.objects.public().filter(pk=author.pk).exists()
+    for kind in ("section", "tag", "author"):
+        assert find_by_slug(kind, "aucune-adresse") is None
