@@ -3,17 +3,17 @@ pictures, share links, page metadata, JSON-LD. The Jinja2 environment
 (newsroom/jinja.py) gives these to the templates under public_templates/; each function
 that feeds a partial returns the values its partial places."""
 
+import functools
 import json
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from markupsafe import Markup
 
 from articles.models import OriginalLanguage, Section, cached_most_read
@@ -21,7 +21,7 @@ from articles.plaintext import clean_values, html_safe, normalize_line
 from articles.plaintext import xml_safe as _xml_safe
 from articles.renditions import HeroRenditions
 from articles.sanitizer import sanitize_html
-from newsroom.links import absolute_url
+from newsroom.links import absolute_url, static_url
 from newsroom.rendering import local_time
 
 UPDATE_NOTICE_AFTER = timedelta(minutes=15)
@@ -43,7 +43,14 @@ def french_date(value):
     value = _local(value)
     # The month as date_format's « F » writes it (the same translated names),
     # without its format machinery: listings show thirty dates.
-    return f"{_day(value)} {MONTHS[value.month]} {value.year}"
+    return f"{_day(value)} {_month(get_language(), value.month)} {value.year}"
+
+
+@functools.lru_cache(maxsize=128)
+def _month(language, number):
+    """The month's name in ``language`` (the active one, passed as the key):
+    its lazy translation costs a catalogue lookup at every date otherwise."""
+    return str(MONTHS[number])
 
 
 def french_datetime(value):
@@ -195,6 +202,7 @@ def canonical_url(request):
 def share_links(article):
     """Plain links to share an article: no third-party script, no tracking."""
     url = f"{settings.SITE_URL}{article.get_absolute_url()}"
+    # Quoting works byte by byte: the WhatsApp text is the two quoted halves.
     quoted_url, quoted_title = quote(url, safe=""), quote(article.title, safe="")
     return {
         "links": [
@@ -203,7 +211,7 @@ def share_links(article):
             ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quoted_url}"),
             ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quoted_url}"),
             ("Telegram", f"https://t.me/share/url?url={quoted_url}&text={quoted_title}"),
-            ("WhatsApp", f"https://wa.me/?text={quote(article.title + ' ' + url, safe='')}"),
+            ("WhatsApp", f"https://wa.me/?text={quoted_title}%20{quoted_url}"),
         ]
     }
 
@@ -264,7 +272,7 @@ def article_json_ld(article):
             "name": settings.SITE_NAME,
             "logo": {
                 "@type": "ImageObject",
-                "url": f"{settings.SITE_URL}{static('images/logo.png')}",
+                "url": f"{settings.SITE_URL}{static_url('images/logo.png')}",
             },
         },
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
@@ -315,7 +323,7 @@ def page_meta(request, title=None, description=None, image=None, kind="website")
         "site_name": settings.SITE_NAME,
         "kind": kind,
         "title": title or settings.SITE_NAME,
-        "image": image or f"{settings.SITE_URL}{static('images/og-default.png')}",
+        "image": image or f"{settings.SITE_URL}{static_url('images/og-default.png')}",
     }
 
 
