@@ -511,7 +511,7 @@ def _compiled_search(db):
         Article.objects.using(db)
         .published(now=_COMPILED_NOW)
         .filter(search_vector=query)
-        .order_by("-published_at")
+        .order_by("-published_at", "-id")
         .annotate(rank=SearchRank(F("search_vector"), query))
         .values("id", "rank", "published_at")
     )
@@ -542,18 +542,24 @@ class SearchResults:
     scale. With a common word PostgreSQL walks the date index and stops early;
     with a rare one it asks the GIN index. Either way the work is bounded.
 
-    One query gives a page and the number of matches: count() reads the first
-    ``per_page`` (what most searches show) and keeps them for the slice that
-    follows. The query is the ORM's, compiled once per process (see
+    One query gives a page and the number of matches: count() reads the
+    window of the page asked for (``page``, as the reader wrote it; the first
+    when it is not a page number or lies past the end) and keeps it for the
+    slice that follows. The query is the ORM's, compiled once per process (see
     PublishedListing): building it cost a third of a search's CPU."""
 
-    def __init__(self, text, per_page, db="default"):
+    def __init__(self, text, per_page, page=None, db="default"):
         self.text, self.per_page, self.db = text, per_page, db
-        self._total, self._first = None, None
+        number = int(page) if re.fullmatch("[0-9]{1,9}", page or "") else 1
+        number = number if 0 < number <= SEARCH_RANKED else 1
+        self._asked = (number - 1) * per_page
+        self._total, self._kept = None, None  # (start, cards) of the window read
 
     def count(self):
         if self._total is None:
-            self._first = self[0 : self.per_page]
+            self._read(self._asked, self._asked + self.per_page)
+            if self._total is None:  # past the end: the first window says how many
+                self._read(0, self.per_page)
         return self._total
 
     @property
@@ -564,19 +570,28 @@ class SearchResults:
     def __getitem__(self, window):
         if not isinstance(window, slice) or window.step or not 0 <= window.start <= window.stop:
             raise TypeError("SearchResults takes slices [start:stop] only.")
-        if self._first is not None and window.start == 0 and window.stop <= self.per_page:
-            return self._first[: window.stop]
+        if self._kept is not None:
+            start, cards = self._kept
+            # The paginator may shorten the last page's window to the count.
+            if window.start == start and window.stop <= start + self.per_page:
+                return cards[: window.stop - start]
+        return self._read(window.start, window.stop)
+
+    def _read(self, start, stop):
         sql, params = _compiled_search(self.db)
-        limits = [SEARCH_RANKED, window.stop - window.start, window.start]
+        limits = [SEARCH_RANKED, stop - start, start]
         connection = connections[self.db]
         with connection.cursor() as cursor:
             cursor.execute(sql, [*_bind(params, text=self.text), *limits])
             rows = cursor.fetchall()
         if rows:
             self._total = rows[0][-1]
-        elif window.start == 0:
+        elif start == 0:
             self._total = 0
-        return _cards_of(self.db, rows, also=["body_text"])
+        cards = _cards_of(self.db, rows, also=["body_text"])
+        if stop - start == self.per_page:
+            self._kept = (start, cards)
+        return cards
 
 
 # What the public pages look up by slug, as these QuerySets find it.

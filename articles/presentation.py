@@ -12,8 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation.trans_real import catalog
 from markupsafe import Markup
 
 from articles.models import OriginalLanguage, Section, cached_most_read
@@ -43,13 +44,14 @@ def french_date(value):
     value = _local(value)
     # The month as date_format's « F » writes it (the same translated names),
     # without its format machinery: listings show thirty dates.
-    return f"{_day(value)} {_month(get_language(), value.month)} {value.year}"
+    return f"{_day(value)} {_month(catalog(), value.month)} {value.year}"
 
 
 @functools.lru_cache(maxsize=128)
-def _month(language, number):
-    """The month's name in ``language`` (the active one, passed as the key):
-    its lazy translation costs a catalogue lookup at every date otherwise."""
+def _month(translation, number):
+    """The month's name in ``translation`` (the active catalogue, passed as
+    the key: a language code would not tell apart a deactivated one): its lazy
+    translation costs a catalogue lookup at every date otherwise."""
     return str(MONTHS[number])
 
 

@@ -125,8 +125,9 @@ def search(request):
     page = None
     close = ()
     if text is not None:
-        results = SearchResults(text, SEARCH_PER_PAGE)
-        page = Paginator(results, SEARCH_PER_PAGE).get_page(request.GET.get("page"))
+        asked = request.GET.get("page")
+        results = SearchResults(text, SEARCH_PER_PAGE, page=asked)
+        page = Paginator(results, SEARCH_PER_PAGE).get_page(asked)
         if page.object_list:
             stems = search_lexemes(words, variants)
             for article in page.object_list:

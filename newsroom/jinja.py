@@ -94,7 +94,7 @@ def _frozen(value):
     if isinstance(value, dict):
         return (dict, tuple((name, _frozen(item)) for name, item in value.items()))
     if isinstance(value, list | tuple):
-        return (list, tuple(_frozen(item) for item in value))
+        return (type(value), tuple(_frozen(item) for item in value))
     return (type(value), value)
 
 

@@ -4,10 +4,11 @@ markup, with nothing to invalidate."""
 
 import pytest
 from django.template import engines
-from django.utils import timezone
+from django.utils import timezone, translation
 from markupsafe import Markup
 
 from articles.models import latest_cards
+from articles.presentation import french_date
 from newsroom import jinja
 from tests.factories import image_upload, make_article
 
@@ -71,3 +72,16 @@ def test_the_kept_cards_are_bounded(remembered, monkeypatch):
     assert len(remembered) == 3
     kept = " ".join(markup for markup in remembered.values())
     assert cards[-1].title in kept and cards[0].title not in kept
+
+
+def test_month_names_follow_the_active_catalogue():
+    """Month names are looked up once per catalogue: French on the site, the
+    message as written when translation is off, French again after."""
+    day = timezone.make_aware(timezone.datetime(2026, 12, 7, 12))
+    assert french_date(day) == "7 décembre 2026"
+    translation.deactivate_all()
+    try:
+        assert french_date(day) == "7 December 2026"
+    finally:
+        translation.activate("fr")
+    assert french_date(day) == "7 décembre 2026"

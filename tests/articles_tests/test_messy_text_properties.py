@@ -513,6 +513,17 @@ def test_pages_lose_what_the_pattern_of_refused_sequences_finds(content):
     assert html_safe_bytes(content) == _NOT_HTML_BYTES.sub(b"", content)
 
 
+def test_every_byte_and_every_pair_of_bytes_lose_what_the_pattern_finds():
+    """Each byte value, alone and followed by each byte value, then the same
+    two bytes after a refused sequence's first two (\\xef\\xb7, \\xf4\\x8f):
+    html_safe_bytes drops exactly what the whole pattern drops."""
+    for first in range(256):
+        for second in range(256):
+            pair = bytes([first, second])
+            for content in (pair, b"\xef\xb7" + pair, b"a\xf4\x8f" + pair + b"z"):
+                assert html_safe_bytes(content) == _NOT_HTML_BYTES.sub(b"", content), content
+
+
 def test_html_and_xml_drop_exactly_what_their_standards_refuse():
     """Over every code point: HTML loses controls other than whitespace and the
     noncharacters; XML also loses form feed; everything else is kept."""

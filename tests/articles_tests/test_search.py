@@ -287,7 +287,7 @@ def test_only_the_most_recent_matches_are_ranked_and_pages_share_them_out(
     """The SEARCH_RANKED most recent matches are ranked (an older match in the
     title is left out), best first and then newest first; pages share them out
     with none twice; the page says the list was cut; the first page and the
-    number of matches come in one query, a later page in two."""
+    number of matches come in one query, the page asked for too."""
     from articles import models
 
     monkeypatch.setattr(models, "SEARCH_RANKED", 5)
@@ -299,11 +299,16 @@ def test_only_the_most_recent_matches_are_ranked_and_pages_share_them_out(
     make_article(title="Brouillon", body="<p>glacier</p>", published=False)
     ranked = ["Le glacier 2", "Article 0", "Article 1", "Article 3", "Article 4"]
 
-    with django_assert_num_queries(1):
-        first = models.SearchResults("glacier", 2)
-        assert (first.count(), [a.title for a in first[0:2]]) == (5, ranked[:2])
-    assert [a.title for a in models.SearchResults("glacier", 2)[2:5]] == ranked[2:]
-    assert all(a.body_text for a in first[0:2])
+    for page, window in (("1", slice(0, 2)), ("2", slice(2, 4)), ("3", slice(4, 5))):
+        with django_assert_num_queries(1):
+            found = models.SearchResults("glacier", 2, page=page)
+            assert found.count() == 5
+            assert [a.title for a in found[window]] == ranked[window]
+    assert all(a.body_text for a in found[window])
+    # Past the end or not a number: the first window tells the count.
+    for page in ("4", "x", "-1", "²", None):
+        with django_assert_num_queries(2 if page == "4" else 1):
+            assert models.SearchResults("glacier", 2, page=page).count() == 5
 
     monkeypatch.setattr("articles.views.SEARCH_PER_PAGE", 2)
     pages = [results(client, "glacier", page=page) for page in (1, 2, 3)]
