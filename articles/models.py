@@ -392,9 +392,9 @@ def latest_per_section(count, db="default"):
 
 def related_cards(article, count=4, candidates=200, db="default"):
     """Published articles sharing the most tags with ``article``, then its
-    section's, newest first (the visibility rule is published()'s, compiled once:
-    see _published_where). Only the ``candidates`` most recent eligible articles are ranked, so the
-    work stays bounded however large the archive.
+    section's, newest first (the visibility rule is published()'s, compiled
+    once: see _published_where). Only the ``candidates`` most recent eligible
+    articles are ranked, so the work stays bounded however large the archive.
 
     Written in SQL: this runs on every article page, and building the same
     query with the ORM costs more CPU than the rest of the page's queries."""
