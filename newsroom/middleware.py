@@ -108,7 +108,7 @@ class HtmlSafeTextMiddleware:
     is normalised when it is saved, but a row written around the models (a raw
     UPDATE, an import) may still hold Word's vertical tab or an escape: HTML
     parsers report those as errors, so they are dropped from every page here,
-    in one place (a regular expression over the bytes: about 0.1 ms a page)."""
+    in one place (articles.plaintext.html_safe_bytes: about 0.01 ms a page)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
