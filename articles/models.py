@@ -256,15 +256,18 @@ def _card_fields():
     return [field for field in Article._meta.concrete_fields if field.attname in CARD_COLUMNS]
 
 
-_converters_by_key = {}
+_layouts = {}
 
 
-def _converters(model, fields, connection):
-    """(column index, converter, field) for the ``fields`` of ``model`` that
-    need one, as the ORM applies them to the values a query returns."""
-    key = (connection.vendor, model, tuple(field.attname for field in fields))
-    if key not in _converters_by_key:
-        _converters_by_key[key] = [
+def _layout(model, fields, connection):
+    """What making instances of ``model`` from rows holding ``fields`` needs,
+    worked out once per set of fields: their attribute names, and (column
+    index, converter, field) for those that need a converter, as the ORM
+    applies them to the values a query returns."""
+    key = (connection.vendor, model, tuple(fields))
+    layout = _layouts.get(key)
+    if layout is None:
+        converters = [
             (index, converter, field)
             for index, field in enumerate(fields)
             for converter in (
@@ -272,7 +275,8 @@ def _converters(model, fields, connection):
                 + field.get_db_converters(connection)
             )
         ]
-    return _converters_by_key[key]
+        layout = _layouts[key] = ([field.attname for field in fields], converters)
+    return layout
 
 
 def _from_row(model, fields, values, db, connection):
@@ -284,20 +288,17 @@ def _from_row(model, fields, values, db, connection):
     model to set the few loaded (measured: 60 µs an article, twice what the
     rest of a card costs; a home page makes thirty). The post_init signal is
     sent as __init__ sends it: the image field's dimensions listen to it."""
+    attnames, converters = _layout(model, fields, connection)
     values = list(values)
-    for index, converter, field in _converters(model, fields, connection):
+    for index, converter, field in converters:
         values[index] = converter(values[index], field, connection)
     instance = model.__new__(model)
-    instance.__dict__.update(zip(_attnames(fields), values, strict=True))
+    instance.__dict__.update(zip(attnames, values, strict=True))
     instance._state = state = ModelState()
     state.adding, state.db = False, db
     if post_init.has_listeners(model):
         post_init.send(sender=model, instance=instance)
     return instance
-
-
-def _attnames(fields):
-    return [field.attname for field in fields]
 
 
 def _cards(db, sql, params):
