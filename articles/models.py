@@ -401,23 +401,22 @@ def related_cards(article, count=4, candidates=200, db="default"):
     query with the ORM costs more CPU than the rest of the page's queries."""
     tag_ids = [tag.pk for tag in article.tags.all()]
     where_sql, where_params = _published_where(db)
-    table, tags_table = Article._meta.db_table, Article.tags.through._meta.db_table
+    table = Article._meta.db_table
     # Ranked on ids and dates only; the card columns of the few chosen are
     # read last (reading them for every candidate cost most of the query).
+    # The candidates come from article_related_idx alone (section and tag ids
+    # included): tag_ids is the column PostgreSQL keeps from the article-tag
+    # links (migration 0025), not a model field.
     card_columns = ", ".join(f'chosen."{column}"' for column in _card_columns())
     sql = f"""
         SELECT {card_columns}, {_section_columns("section")} FROM (
             SELECT recent.id, recent.published_at, (
-                SELECT count(*) FROM "{tags_table}" t
-                WHERE t.article_id = recent.id AND t.tag_id = ANY(%s)
+                SELECT count(*) FROM unnest(recent.tag_ids) tag WHERE tag = ANY(%s::bigint[])
             ) AS shared_tags
             FROM (
-                SELECT "{table}".id, "{table}".published_at FROM "{table}"
+                SELECT "{table}".id, "{table}".published_at, "{table}".tag_ids FROM "{table}"
                 WHERE {where_sql} AND "{table}".id <> %s AND (
-                    "{table}".section_id = %s OR EXISTS (
-                        SELECT 1 FROM "{tags_table}" t
-                        WHERE t.article_id = "{table}".id AND t.tag_id = ANY(%s)
-                    )
+                    "{table}".section_id = %s OR "{table}".tag_ids && %s::bigint[]
                 )
                 ORDER BY "{table}".published_at DESC
                 LIMIT %s
