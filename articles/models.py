@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from newsroom import prepared
 from newsroom.links import path_of
 from newsroom.pagecache import clock_cached, limit_page_lifetime
 
@@ -309,7 +310,7 @@ def _cards(db, sql, params):
     itself on article pages)."""
     connection = connections[db]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(connection, cursor, sql, params)
         return _cards_of(db, cursor.fetchall())
 
 
@@ -488,8 +489,9 @@ class PublishedListing:
 
     def count(self):
         sql, params = self.count_query
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, _bind(params, self.pk))
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            prepared.execute(connection, cursor, sql, _bind(params, self.pk))
             return cursor.fetchone()[0]
 
     def __getitem__(self, window):
@@ -620,7 +622,7 @@ def find_by_slug(kind, slug, db="default"):
     model, fields, (sql, params) = _compiled_by_slug(db, kind)
     connection = connections[db]
     with connection.cursor() as cursor:
-        cursor.execute(sql, _bind(params, text=slug))
+        prepared.execute(connection, cursor, sql, _bind(params, text=slug))
         row = cursor.fetchone()
     return None if row is None else _from_row(model, fields, row, db, connection)
 
@@ -654,7 +656,9 @@ def published_article(slug, db="default"):
     columns += [f'section."{field.column}"' for field in section_fields]
     where_sql, where_params = _published_where(db)
     with connection.cursor() as cursor:
-        cursor.execute(
+        prepared.execute(
+            connection,
+            cursor,
             f"""SELECT {", ".join(columns)} FROM "{table}"
             JOIN "{sections}" section ON section.id = "{table}".section_id
             WHERE {where_sql} AND "{table}".slug = %s""",  # noqa: S608 (identifiers and compiled SQL only)
@@ -671,7 +675,9 @@ def published_article(slug, db="default"):
             related = list(model._meta.concrete_fields)
             target = through._meta.get_field(model._meta.model_name).column
             source = through._meta.get_field("article").column
-            cursor.execute(
+            prepared.execute(
+                connection,
+                cursor,
                 f"""SELECT {", ".join(f'related."{field.column}"' for field in related)}
                 FROM "{model._meta.db_table}" related
                 JOIN "{through._meta.db_table}" link ON link."{target}" = related.id

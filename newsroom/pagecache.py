@@ -43,6 +43,8 @@ from django.http import HttpResponse, QueryDict
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import parse_http_date_safe
 
+from newsroom import prepared
+
 # The parameters public pages read: the page number, the search, the signup
 # form's origin, the sitemap's page.
 KEPT_PARAMETERS = ("page", "q", "source", "p")
@@ -105,7 +107,7 @@ def _query_clock() -> Clock:
     from articles.models import Article  # articles.models imports this module
 
     with connection.cursor() as cursor:
-        cursor.execute(CLOCK_SQL, [Article.Status.PUBLISHED])
+        prepared.execute(connection, cursor, CLOCK_SQL, [Article.Status.PUBLISHED])
         value, next_publication = cursor.fetchone()
     return Clock(value, next_publication)
 

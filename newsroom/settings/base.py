@@ -135,6 +135,9 @@ if DATABASE_URL:
         raise ImproperlyConfigured("Newsroom needs PostgreSQL: DATABASE_URL must be postgres://…")
 else:
     DATABASES = {}
+# The public pages' own queries run as prepared statements (newsroom.prepared):
+# false behind a pooler that shares sessions, such as PgBouncer in transaction mode.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Admin logins: after AXES_FAILURE_LIMIT failed attempts on one account, or from
