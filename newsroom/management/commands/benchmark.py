@@ -99,6 +99,11 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         self.stdout.write(f"Base « {settings.DATABASES['default']['NAME']} » :")
         call_command("generate_articles", options["articles"])
+        # The archive as autovacuum keeps a live site's: statistics fresh and the
+        # visibility map set, so that index-only scans (« À lire aussi ») read no
+        # rows. Just after generating or migrating, autovacuum may not have come.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) articles_article")
         self.static_dir = Path(settings.COLLECTED_STATIC_ROOT)
         self.collect_static()
         with tempfile.TemporaryDirectory() as workdir:
