@@ -487,3 +487,39 @@ def test_a_missing_extension_stops_migrate_with_what_to_do():
     with connection.cursor() as cursor:
         cursor.execute("SELECT extname FROM pg_extension WHERE extname IN ('unaccent', 'pg_trgm')")
         assert sorted(row[0] for row in cursor.fetchall()) == ["pg_trgm", "unaccent"]
+
+
+def test_a_long_articles_search_vector_is_kept_in_its_row():
+    """Migration 0026: the vector is stored in the article's row, compressed,
+    not in the TOAST table (the search reads hundreds of them per query)."""
+    # An article of 1,500 words with 300 different ones: the vector of a long
+    # report (about 7 kB), more than a row's default share, less than a page.
+    words = " ".join(f"terme{(number * 7) % 300}" for number in range(1500))
+    article = make_article(title="Un long dossier", body=f"<p>{words}</p>")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute"
+            " WHERE attrelid = 'articles_article'::regclass AND attname = 'search_vector'"
+        )
+        assert cursor.fetchone()[0] == "m"
+        cursor.execute(
+            "SELECT octet_length(search_vector::text), pg_column_size(search_vector),"
+            " current_setting('server_version_num')::int FROM articles_article WHERE id = %s",
+            [article.pk],
+        )
+        text_length, stored_size, version = cursor.fetchone()
+        # Past the size at which PostgreSQL moves values out of a row by default.
+        assert text_length > stored_size > 2000
+        if version >= 170000:  # pg_column_toast_chunk_id: PostgreSQL 17 and later
+            cursor.execute(
+                "SELECT pg_column_toast_chunk_id(search_vector), pg_column_toast_chunk_id(body)"
+                " FROM articles_article WHERE id = %s",
+                [article.pk],
+            )
+            vector_chunk, body_chunk = cursor.fetchone()
+            assert vector_chunk is None and body_chunk is not None
+        cursor.execute(
+            "SELECT id FROM articles_article"
+            " WHERE search_vector @@ to_tsquery('newsroom_french', 'terme293')"
+        )
+        assert cursor.fetchall() == [(article.pk,)]
