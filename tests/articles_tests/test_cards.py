@@ -5,9 +5,11 @@ markup, with nothing to invalidate."""
 import pytest
 from django.template import engines
 from django.utils import timezone, translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 
-from articles.models import latest_cards
+from articles.models import Article, latest_cards, published_article
 from articles.presentation import french_date
 from newsroom import jinja
 from tests.factories import image_upload, make_article
@@ -85,3 +87,71 @@ def test_month_names_follow_the_active_catalogue():
     finally:
         translation.activate("fr")
     assert french_date(day) == "7 décembre 2026"
+
+
+def _typed(value):
+    """Two values are the same card arguments when they are equal with the
+    same types at every level: the rule the keys follow, written plainly."""
+    if isinstance(value, dict):
+        return (type(value), tuple((name, _typed(item)) for name, item in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_typed(item) for item in value))
+    return (type(value), value)
+
+
+_plain = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.0, 1.0, 2.5]),
+    st.sampled_from(["", "a", "1", "a &amp; b"]),
+    st.sampled_from(["", "a", "a &amp; b"]).map(Markup),
+)
+_arguments = st.recursive(
+    _plain,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.sampled_from(["url", "title", "picture"]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+def _twin(value, draw):
+    """``value`` with some parts swapped for equal values of another type
+    (1, True and 1.0; text and the same text marked safe; a list and a tuple)."""
+    if isinstance(value, dict):
+        return {name: _twin(item, draw) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        items = [_twin(item, draw) for item in value]
+        return draw(st.sampled_from([list, tuple]))(items)
+    if isinstance(value, str):
+        return draw(st.sampled_from([str(value), Markup(value)]))
+    if isinstance(value, bool | int | float) and value in (0, 1):
+        return draw(st.sampled_from([int(value), bool(value), float(value)]))
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(_arguments, _arguments, st.data())
+def test_two_sets_of_arguments_share_a_key_exactly_when_equal_with_their_types(first, other, data):
+    twin = _twin(first, data.draw)
+    for second in (other, twin):
+        same_key = jinja._frozen(first) == jinja._frozen(second)
+        assert same_key == (_typed(first) == _typed(second)), (first, second)
+
+
+def test_cards_decode_an_image_description_once_and_follow_its_changes():
+    """A card's hero_renditions is decoded once per text and shared between
+    cards (articles.models._shared_json); the article page's own article is
+    decoded for itself; a new description is decoded anew."""
+    article = make_article(title="Le barrage de Rogun", hero_image=image_upload())
+    stored = Article.objects.get(pk=article.pk).hero_renditions
+    assert stored["crops"]
+    first, second = latest_cards(1)[0], latest_cards(1)[0]
+    assert first.hero_renditions == stored
+    assert first.hero_renditions is second.hero_renditions
+    assert published_article(article.slug).hero_renditions is not first.hero_renditions
+    Article.objects.filter(pk=article.pk).update(hero_renditions={"key": "autre", "crops": {}})
+    assert latest_cards(1)[0].hero_renditions == {"key": "autre", "crops": {}}
