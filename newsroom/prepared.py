@@ -5,15 +5,18 @@ PostgreSQL planned it again at every request: measured on 10,000 articles,
 planning was 0.1 to 0.4 ms of each query, as much as running some of them.
 ``execute`` prepares a statement once per database session (PREPARE, then
 EXECUTE with the values): after five runs PostgreSQL keeps a generic plan
-when it costs no more than the plans made for the values, and stops planning.
+when it costs no more than the plans made for the values, and stops planning
+(the listings, whose LIMIT and OFFSET are values, keep planning: no gain there).
 
 Prepared statements belong to the session, not to a transaction: a rollback
 does not remove them (checked in tests/newsroom_tests/test_prepared.py). A new
 connection (Django reconnects after CONN_MAX_AGE or an error) prepares again.
 A pooler that shares sessions between clients (PgBouncer in transaction mode)
 cannot keep them: DATABASE_PREPARED_STATEMENTS=false then runs the same SQL
-unprepared. The search is not prepared: the best plan for a word depends on
-how common the word is (migration articles 0016), so it is planned each time."""
+unprepared. Nor are they prepared when connections are not kept between
+requests (CONN_MAX_AGE 0): each would be prepared for one use. The search
+is not prepared: the best plan for a word depends on how common the word is
+(migration articles 0016), so it is planned each time."""
 
 import functools
 import hashlib
@@ -60,7 +63,11 @@ def execute(connection, cursor, sql, params):
     """``cursor.execute(sql, params)``, ``sql`` prepared once per session of
     ``connection``. ``sql`` must be a constant text (compiled once): each new
     text is a new statement in every session."""
-    if not settings.DATABASE_PREPARED_STATEMENTS or connection.vendor != "postgresql":
+    if (
+        not settings.DATABASE_PREPARED_STATEMENTS
+        or connection.vendor != "postgresql"
+        or not connection.settings_dict.get("CONN_MAX_AGE")
+    ):
         cursor.execute(sql, params)
         return
     name, prepare, run = _statement(sql)

@@ -97,6 +97,14 @@ def test_without_prepared_statements_the_same_sql_runs_as_written(settings):
     assert prepared._statement(sql)[0] not in statements()
 
 
+def test_connections_closed_after_each_request_do_not_prepare(monkeypatch):
+    """With CONN_MAX_AGE 0 a statement would be prepared for one use."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    sql = SQL + " -- one use"
+    assert run(sql) == [(42, "100%", "texte")]
+    assert prepared._statement(sql)[0] not in statements()
+
+
 def test_a_statement_removed_inside_a_transaction_fails_loudly():
     """In a transaction the failed EXECUTE has aborted it: no silent retry."""
     run()
