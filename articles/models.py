@@ -313,7 +313,7 @@ def _shared_json(converter):
     return convert
 
 
-def _from_row(model, fields, values, db, connection, shared_json=False):
+def _from_row(model, fields, values, db, connection, shared_json=False, layout=None):
     """An instance of ``model`` from a row holding ``fields`` (in the model's
     field order), with the fields' converters applied as the ORM applies them,
     and in the state Model.from_db() leaves it: the loaded values in its
@@ -321,8 +321,9 @@ def _from_row(model, fields, values, db, connection, shared_json=False):
     adding, from ``db``. Model.__init__ is not run: it walks every field of the
     model to set the few loaded (measured: 60 µs an article, twice what the
     rest of a card costs; a home page makes thirty). The post_init signal is
-    sent as __init__ sends it: the image field's dimensions listen to it."""
-    attnames, converters = _layout(model, fields, connection, shared_json)
+    sent as __init__ sends it: the image field's dimensions listen to it.
+    ``layout``: _layout()'s answer, when the caller makes many rows of it."""
+    attnames, converters = layout or _layout(model, fields, connection, shared_json)
     values = list(values)
     for index, converter, field in converters:
         values[index] = converter(values[index], field, connection)
@@ -355,15 +356,19 @@ def _cards_of(db, rows, also=()):
     end = len(fields) + len(SECTION_COLUMNS)
     sections = {}  # one instance per section, as the cards only read them
     section_fields = [Section._meta.pk, *(Section._meta.get_field(c) for c in SECTION_COLUMNS)]
+    layout = _layout(Article, fields, connection, shared_json=True)
+    section_cache = Article._meta.get_field("section").set_cached_value
     articles = []
     for row in rows:
-        article = _from_row(Article, fields, row[: len(fields)], db, connection, shared_json=True)
+        article = _from_row(Article, fields, row[: len(fields)], db, connection, layout=layout)
         section = sections.get(article.section_id)
         if section is None:
             section_row = (article.section_id, *row[len(fields) : end])
             section = _from_row(Section, section_fields, section_row, db, connection)
             sections[article.section_id] = section
-        article.section = section
+        # What article.section = section leaves (section_id is already the
+        # section's), without the descriptor's checks at every card.
+        section_cache(article, section)
         articles.append(article)
     return articles
 

@@ -52,7 +52,11 @@ def home(request):
     """The lead story (the latest « à la une », else the latest article), the
     latest articles, and a block per section."""
     latest = latest_cards(LATEST_COUNT + 1)
-    lead = next(iter(latest_cards(1, featured=True)), None) or (latest[0] if latest else None)
+    # The newest « à la une » article: the first among the newest when one of
+    # them is (the two listings share their order), else asked for.
+    lead = next((article for article in latest if article.is_featured), None)
+    if lead is None:
+        lead = next(iter(latest_cards(1, featured=True)), None) or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
     blocks = latest_per_section(PER_SECTION_COUNT)
     return render(

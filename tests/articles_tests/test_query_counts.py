@@ -5,12 +5,15 @@ test_page_cache), with what is kept under the content clock (menu, spelling vari
 steady operation; a cold menu adds one. Pages with the menu count the content
 clock its cache is keyed by (one query per request, newsroom.pagecache)."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pytest_django.asserts import assertNumQueries
 
-from articles.models import SpellingVariantGroup
+from articles.models import Article, SpellingVariantGroup
 from newsroom.pagecache import forget_clock_cached
 from tests.factories import image_upload, make_article, make_author, make_section, make_tag
 
@@ -55,7 +58,7 @@ def world():
 
 PAGES = {
     # page: (url builder, queries)
-    "home": (lambda w: "/", 4),  # clock, latest, lead, blocks per section
+    "home": (lambda w: "/", 4),  # clock, latest, lead (none of the latest is), blocks
     "section": (lambda w: w["sections"][0].get_absolute_url(), 4),  # + section, count, page
     "section page 2": (lambda w: w["sections"][0].get_absolute_url() + "?page=2", 4),
     "author": (lambda w: w["author"].get_absolute_url(), 4),
@@ -81,6 +84,30 @@ def test_query_count_is_constant(client, settings, world, page):
     grow(world, 15)
     world["article"].authors.add(*[make_author() for _ in range(5)])
     assert_queries(client, url_for(world), expected)
+
+
+def test_a_lead_among_the_latest_articles_costs_no_query_of_its_own(client, world):
+    """When one of the newest articles is « à la une », it is the lead: the
+    home page does not ask for the latest featured article again."""
+    grow(world, 12)
+    oldest = Article.objects.order_by("published_at").first().published_at
+    make_article(
+        title="Vedette ancienne", is_featured=True, published_at=oldest - timedelta(days=1)
+    )
+    assert_queries(client, "/", 4)
+    now = timezone.now()
+    lead = make_article(
+        title="Vedette du jour", is_featured=True, published_at=now - timedelta(minutes=2)
+    )
+    make_article(title="Plus récent encore", published_at=now - timedelta(minutes=1))
+    assert_queries(client, "/", 3)
+    content = client.get("/").content.decode()
+    block = content[content.index("À la une") : content.index("Les derniers articles")]
+    assert lead.title in block and "Plus récent encore" not in block
+    latest = content[
+        content.index("Les derniers articles") : content.index('class="home-section"')
+    ]
+    assert "Vedette du jour" not in latest and "Plus récent encore" in latest
 
 
 def test_the_stemmer_is_asked_once_per_set_of_words(client, world):
