@@ -26,7 +26,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from articles.models import Article, Section
+from articles.models import Article, Author, Section, Tag
 
 SEARCH_TERMS = [
     "kirghizistan",
@@ -271,13 +271,23 @@ class Command(BaseCommand):
         slugs = list(published.order_by("?").values_list("slug", flat=True)[:500])
         largest = max(Section.objects.all(), key=lambda s: s.articles.count())
         manifest = json.loads((self.static_dir / "staticfiles.json").read_text())["paths"]
+
+        def pages_of(owner):
+            return [owner.get_absolute_url() + f"?page={n}" for n in range(1, 21)]
+
         pages = {
             "home": ["/"],
-            "section": [largest.get_absolute_url() + f"?page={n}" for n in range(1, 21)],
+            "section": pages_of(largest),
             "article": [f"/article/{slug}/" for slug in slugs],
             "search": ["/recherche/?q=" + urllib.request.quote(term) for term in SEARCH_TERMS],
         }
         rng.shuffle(pages["article"])
+        # Their pages render as the section's do: measured uncached only (§4 of
+        # issue 8 holds them to the same CPU).
+        uncached_only = {
+            "author": pages_of(max(Author.objects.public(), key=lambda a: a.articles.count())),
+            "tag": pages_of(max(Tag.objects.all(), key=lambda t: t.articles.count())),
+        }
         # (name, paths, server)
         targets = [("static file", [f"/static/{manifest['css/site.css']}"], "cached")]
         for name, paths in pages.items():
@@ -285,6 +295,9 @@ class Command(BaseCommand):
                 (f"{name} cached", paths, "cached"),
                 (f"{name} uncached", paths, "uncached"),
             ]
+        targets += [
+            (f"{name} uncached", paths, "uncached") for name, paths in uncached_only.items()
+        ]
         seconds = self.options["seconds"]
         self.stdout.write(
             f"\n{total} articles, gunicorn {self.options['workers']} workers, "
