@@ -313,7 +313,7 @@ def _shared_json(converter):
     return convert
 
 
-def _from_row(model, fields, values, db, connection, shared_json=False, layout=None):
+def _from_row(model, fields, values, db, connection, layout=None):
     """An instance of ``model`` from a row holding ``fields`` (in the model's
     field order), with the fields' converters applied as the ORM applies them,
     and in the state Model.from_db() leaves it: the loaded values in its
@@ -323,7 +323,7 @@ def _from_row(model, fields, values, db, connection, shared_json=False, layout=N
     rest of a card costs; a home page makes thirty). The post_init signal is
     sent as __init__ sends it: the image field's dimensions listen to it.
     ``layout``: _layout()'s answer, when the caller makes many rows of it."""
-    attnames, converters = layout or _layout(model, fields, connection, shared_json)
+    attnames, converters = layout or _layout(model, fields, connection)
     values = list(values)
     for index, converter, field in converters:
         values[index] = converter(values[index], field, connection)
@@ -401,11 +401,10 @@ def _compiled_published(db):
     return Article.objects.using(db).published(now=_COMPILED_NOW)._where_sql()
 
 
-def _published_where(db):
-    """published()'s conditions as SQL (compiled once per process) and their
-    values for now."""
-    sql, params = _compiled_published(db)
-    return sql, _bind(params)
+def _published_params(db):
+    """The values of published()'s conditions (compiled once per process:
+    _compiled_published) for now."""
+    return _bind(_compiled_published(db)[1])
 
 
 def latest_per_section(count, db="default"):
@@ -413,10 +412,15 @@ def latest_per_section(count, db="default"):
     menu order and articles newest first, each with its section, in one query
     that reads a few index entries per section whatever the archive's size. SQL
     by hand for the same reason as related_cards."""
-    where_sql, where_params = _published_where(db)
+    return _cards(db, _latest_per_section_sql(db), [*_published_params(db), count])
+
+
+@functools.cache
+def _latest_per_section_sql(db):
+    where_sql = _compiled_published(db)[0]
     table, sections = Article._meta.db_table, Section._meta.db_table
     columns = ", ".join(f'"{table}"."{column}"' for column in _card_columns())
-    sql = f"""
+    return f"""
         SELECT latest.*, {_section_columns("section")} FROM "{sections}" section
         CROSS JOIN LATERAL (
             SELECT {columns} FROM "{table}"
@@ -427,19 +431,32 @@ def latest_per_section(count, db="default"):
         ORDER BY section.position, section.name, section.id,
             latest.published_at DESC, latest.id DESC
     """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-    return _cards(db, sql, [*where_params, count])
 
 
 def related_cards(article, count=4, candidates=200, db="default"):
     """Published articles sharing the most tags with ``article``, then its
     section's, newest first (the visibility rule is published()'s, compiled
-    once: see _published_where). Only the ``candidates`` most recent eligible
+    once: see _compiled_published). Only the ``candidates`` most recent eligible
     articles are ranked, so the work stays bounded however large the archive.
 
     Written in SQL: this runs on every article page, and building the same
     query with the ORM costs more CPU than the rest of the page's queries."""
     tag_ids = [tag.pk for tag in article.tags.all()]
-    where_sql, where_params = _published_where(db)
+    params = [
+        tag_ids,
+        *_published_params(db),
+        article.pk,
+        article.section_id,
+        tag_ids,
+        candidates,
+        count,
+    ]
+    return _cards(db, _related_sql(db), params)
+
+
+@functools.cache
+def _related_sql(db):
+    where_sql = _compiled_published(db)[0]
     table = Article._meta.db_table
     # Ranked on ids and dates only; the card columns of the few chosen are
     # read last (reading them for every candidate cost most of the query).
@@ -447,7 +464,7 @@ def related_cards(article, count=4, candidates=200, db="default"):
     # included): tag_ids is the column PostgreSQL keeps from the article-tag
     # links (migration 0025), not a model field.
     card_columns = ", ".join(f'chosen."{column}"' for column in _card_columns())
-    sql = f"""
+    return f"""
         SELECT {card_columns}, {_section_columns("section")} FROM (
             SELECT recent.id, recent.published_at, (
                 SELECT count(*) FROM unnest(recent.tag_ids) tag WHERE tag = ANY(%s::bigint[])
@@ -467,16 +484,6 @@ def related_cards(article, count=4, candidates=200, db="default"):
         JOIN "{Section._meta.db_table}" section ON section.id = chosen.section_id
         ORDER BY ranked.shared_tags DESC, ranked.published_at DESC
     """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-    params = [
-        tag_ids,
-        *where_params,
-        article.pk,
-        article.section_id,
-        tag_ids,
-        candidates,
-        count,
-    ]
-    return _cards(db, sql, params)
 
 
 # The listings of published articles, from the QuerySet methods that say which
@@ -683,8 +690,31 @@ def published_article(slug, db="default"):
     it, in the same three queries. Written in SQL because the article page is
     where an uncached reader lands: building those three queries with the ORM
     cost more CPU than the rest of the page's work besides its template. The
-    visibility rule is published()'s own, compiled (_published_where)."""
+    visibility rule is published()'s own, compiled (_compiled_published)."""
     connection = connections[db]
+    article_fields, section_fields, sql, credits = _published_article_sql(db)
+    with connection.cursor() as cursor:
+        prepared.execute(connection, cursor, sql, [*_published_params(db), slug])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        count = len(article_fields)
+        article = _from_row(Article, article_fields, row[:count], db, connection)
+        article.section = _from_row(Section, section_fields, row[count:], db, connection)
+        for name, model, related, related_sql in credits:
+            prepared.execute(connection, cursor, related_sql, [article.pk])
+            objects = [
+                _from_row(model, related, values, db, connection) for values in cursor.fetchall()
+            ]
+            _as_prefetched(article, name, objects)
+    return article
+
+
+@functools.cache
+def _published_article_sql(db):
+    """published_article's statements, written once per process: (article
+    fields, section fields, the article's SQL, and (name, model, fields, SQL)
+    for its authors and tags)."""
     article_fields = [
         field for field in Article._meta.concrete_fields if field.attname != "search_vector"
     ]
@@ -692,41 +722,21 @@ def published_article(slug, db="default"):
     table, sections = Article._meta.db_table, Section._meta.db_table
     columns = [f'"{table}"."{field.column}"' for field in article_fields]
     columns += [f'section."{field.column}"' for field in section_fields]
-    where_sql, where_params = _published_where(db)
-    with connection.cursor() as cursor:
-        prepared.execute(
-            connection,
-            cursor,
-            f"""SELECT {", ".join(columns)} FROM "{table}"
-            JOIN "{sections}" section ON section.id = "{table}".section_id
-            WHERE {where_sql} AND "{table}".slug = %s""",  # noqa: S608 (identifiers and compiled SQL only)
-            [*where_params, slug],
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        count = len(article_fields)
-        article = _from_row(Article, article_fields, row[:count], db, connection)
-        article.section = _from_row(Section, section_fields, row[count:], db, connection)
-        for name, model in (("authors", Author), ("tags", Tag)):
-            through = Article._meta.get_field(name).remote_field.through
-            related = list(model._meta.concrete_fields)
-            target = through._meta.get_field(model._meta.model_name).column
-            source = through._meta.get_field("article").column
-            prepared.execute(
-                connection,
-                cursor,
-                f"""SELECT {", ".join(f'related."{field.column}"' for field in related)}
-                FROM "{model._meta.db_table}" related
-                JOIN "{through._meta.db_table}" link ON link."{target}" = related.id
-                WHERE link."{source}" = %s ORDER BY related.name, related.id""",  # noqa: S608
-                [article.pk],
-            )
-            objects = [
-                _from_row(model, related, values, db, connection) for values in cursor.fetchall()
-            ]
-            _as_prefetched(article, name, objects)
-    return article
+    sql = f"""SELECT {", ".join(columns)} FROM "{table}"
+        JOIN "{sections}" section ON section.id = "{table}".section_id
+        WHERE {_compiled_published(db)[0]} AND "{table}".slug = %s"""  # noqa: S608
+    credits = []
+    for name, model in (("authors", Author), ("tags", Tag)):
+        through = Article._meta.get_field(name).remote_field.through
+        related = list(model._meta.concrete_fields)
+        target = through._meta.get_field(model._meta.model_name).column
+        source = through._meta.get_field("article").column
+        related_sql = f"""SELECT {", ".join(f'related."{field.column}"' for field in related)}
+            FROM "{model._meta.db_table}" related
+            JOIN "{through._meta.db_table}" link ON link."{target}" = related.id
+            WHERE link."{source}" = %s ORDER BY related.name, related.id"""  # noqa: S608
+        credits.append((name, model, related, related_sql))
+    return article_fields, section_fields, sql, credits
 
 
 class OriginalLanguage(models.TextChoices):

@@ -121,12 +121,6 @@ def raw_query(text: str) -> SearchQuery:
     return SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)
 
 
-def build_query(words: list[str], variants: dict[str, set[str]]):
-    """query_text() as a SearchQuery (None when there is nothing to search for)."""
-    text = query_text(words, variants)
-    return None if text is None else raw_query(text)
-
-
 def _folding_to():
     """{folded letter: the letters that fold to it}, over the Latin, Greek and
     Cyrillic blocks (« e »: E, é, È, Ë…)."""

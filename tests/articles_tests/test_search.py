@@ -15,10 +15,11 @@ from articles import search as search_module
 from articles.models import Article, SpellingVariantGroup, cached_spelling_variants
 from articles.search import (
     _marked,
-    build_query,
     fold,
     highlight,
+    query_text,
     query_words,
+    raw_query,
     title_close_to,
     title_distance_to,
 )
@@ -415,7 +416,7 @@ def test_query_words_drop_operators_and_limit_length():
 
 def test_search_uses_the_gin_index():
     """The search column has a GIN index, and PostgreSQL can use it."""
-    query = build_query(["kirghizistan"], {})
+    query = raw_query(query_text(["kirghizistan"], {}))
     queryset = Article.objects.filter(search_vector=query).order_by()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
