@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from newsroom import prepared
 from newsroom.links import path_of
-from newsroom.pagecache import clock_cached, limit_page_lifetime
+from newsroom.pagecache import clock_cached, clock_cached_for, limit_page_lifetime
 
 from .fields import (
     PlainCharField,
@@ -499,6 +499,8 @@ _LISTINGS = {
 
 @functools.cache
 def _compiled_listing(db, kind):
+    if kind in ("tag", "author"):
+        return _linked_listing(kind)
     articles = _LISTINGS[kind](Article.objects.using(db).published(now=_COMPILED_NOW))
     cards = articles.values_list(*_card_columns(), *(f"section__{c}" for c in SECTION_COLUMNS))
     page_sql, page_params = cards.query.sql_with_params()
@@ -509,12 +511,60 @@ def _compiled_listing(db, kind):
     )
 
 
+def _linked_listing(kind):
+    """A tag's or an author's listing (the articles they sign or translate),
+    read from the links' ``public_from`` (migration 0027: the article's
+    publication time when it is published, kept by PostgreSQL) and its index
+    in the listings' order: a window reads as many index entries as it shows,
+    and the count as many as it counts, where the ORM's query walked the
+    newest articles until it had found enough of that tag and counted by
+    walking them all. published() is the rule all the same: the links say
+    published and public at ``now`` exactly when their article is
+    (tests/articles_tests/test_visibility.py compares them)."""
+    links = Article.tags.through._meta.db_table
+    signed = Article.authors.through._meta.db_table
+    translated = Article.translators.through._meta.db_table
+    if kind == "tag":
+        listed = f"""
+            SELECT article_id, public_from FROM "{links}"
+            WHERE tag_id = %s AND public_from <= %s
+        """  # noqa: S608 (identifiers only)
+        params = [_COMPILED_ID, _COMPILED_NOW]
+    else:  # signed, or translated and not also signed: each article once
+        listed = f"""
+            SELECT article_id, public_from FROM "{signed}"
+            WHERE author_id = %s AND public_from <= %s
+            UNION ALL
+            SELECT article_id, public_from FROM "{translated}" translated
+            WHERE author_id = %s AND public_from <= %s AND NOT EXISTS (
+                SELECT FROM "{signed}" also_signed WHERE also_signed.article_id =
+                translated.article_id AND also_signed.author_id = translated.author_id
+            )
+        """  # noqa: S608 (identifiers only)
+        params = [_COMPILED_ID, _COMPILED_NOW, _COMPILED_ID, _COMPILED_NOW]
+    columns = ", ".join(f'chosen."{column}"' for column in _card_columns())
+    page_sql = f"""
+        SELECT {columns}, {_section_columns("section")} FROM (
+            SELECT * FROM ({listed}) listed
+            ORDER BY public_from DESC, article_id DESC LIMIT %s OFFSET %s
+        ) listed
+        JOIN "{Article._meta.db_table}" chosen ON chosen.id = listed.article_id
+        JOIN "{Section._meta.db_table}" section ON section.id = chosen.section_id
+        ORDER BY listed.public_from DESC, listed.article_id DESC
+    """  # noqa: S608 (identifiers only)
+    count_sql = f"SELECT count(*) FROM ({listed}) listed"  # noqa: S608
+    return (page_sql, params), (count_sql, params)
+
+
 def latest_cards(count, featured=False, db="default"):
     """The ``count`` latest published articles (« à la une » ones only if
     ``featured``), newest first, as cards with their sections: what
     ``Article.objects.published().for_listing()`` sliced gives (the home page
     asks for these at every rendering)."""
     return PublishedListing("featured" if featured else "latest", db=db)[0:count]
+
+
+LISTING_COUNTS_CACHE_KEY = "articles:listing-counts"
 
 
 class PublishedListing:
@@ -526,13 +576,25 @@ class PublishedListing:
     Their SQL is that QuerySet's, compiled by the ORM once per process with
     stand-ins for the moment and the object, which each query replaces: the
     pages a reader browses to the end of an archive are rarely in a cache,
-    and building the two queries cost a third of such a page's CPU."""
+    and building the two queries cost a third of such a page's CPU. A tag's
+    and an author's are written by hand on the links (_linked_listing)."""
 
-    def __init__(self, kind, pk=None, db="default"):
-        self.db, self.pk = db, pk
+    def __init__(self, kind, pk=None, db="default", keep_count=False):
+        self.db, self.kind, self.pk, self.keep_count = db, kind, pk, keep_count
         self.page_query, self.count_query = _compiled_listing(db, kind)
 
     def count(self):
+        """How many articles the listing holds. With ``keep_count`` (the
+        public pages), kept under the content clock (clock_cached_for): it is
+        the same for every page of the listing until content changes, and
+        counting reads every entry of the listing (a whole archive's walk for
+        a country's tag)."""
+        if self.keep_count:
+            key = (self.db, self.kind, self.pk)
+            return clock_cached_for(LISTING_COUNTS_CACHE_KEY, key, self._count, 3600)
+        return self._count()
+
+    def _count(self):
         sql, params = self.count_query
         connection = connections[self.db]
         with connection.cursor() as cursor:

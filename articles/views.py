@@ -87,7 +87,7 @@ def _paginate(request, queryset, per_page=None):
 @require_safe
 def section_detail(request, slug):
     section = _found(find_by_slug("section", slug))
-    articles = PublishedListing("section", section.pk)
+    articles = PublishedListing("section", section.pk, keep_count=True)
     return render(
         request,
         "articles/section_detail.html",
@@ -98,7 +98,7 @@ def section_detail(request, slug):
 @require_safe
 def author_detail(request, slug):
     author = _found(find_by_slug("author", slug))
-    articles = PublishedListing("author", author.pk)
+    articles = PublishedListing("author", author.pk, keep_count=True)
     return render(
         request,
         "articles/author_detail.html",
@@ -109,7 +109,7 @@ def author_detail(request, slug):
 @require_safe
 def tag_detail(request, slug):
     tag = _found(find_by_slug("tag", slug))
-    articles = PublishedListing("tag", tag.pk)
+    articles = PublishedListing("tag", tag.pk, keep_count=True)
     return render(
         request, "articles/tag_detail.html", {"tag": tag, "page": _paginate(request, articles)}
     )

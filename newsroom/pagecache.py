@@ -154,9 +154,31 @@ def clock_cached(name: str, compute, seconds: int, variant=None):
     return value
 
 
+# Values kept under the clock for one of many keys (a listing's size for each
+# section, tag and author): the least recently used go first past the bound.
+_kept_by_key: dict[str, dict] = {}
+
+
+def clock_cached_for(name: str, key, compute, seconds: int, most: int = 1024):
+    """clock_cached for one ``key`` among many: ``compute()`` for that key,
+    kept in this process while content is unchanged, for the ``most`` keys
+    last asked (their values are small: this bounds what a crawler walking
+    every tag and author can make a process keep)."""
+    clock = content_clock()
+    kept = _kept_by_key.setdefault(name, {})
+    entry = kept.pop(key, None)  # put back last: the dict keeps the order of use
+    if entry is None or entry[0] != clock.value or time.time() >= entry[1]:
+        entry = (clock.value, clock.valid_until(seconds), compute())
+        while len(kept) >= most:
+            del kept[next(iter(kept))]
+    kept[key] = entry
+    return entry[2]
+
+
 def forget_clock_cached() -> None:
     """Empties what clock_cached keeps (tests change settings between pages)."""
     _kept.clear()
+    _kept_by_key.clear()
 
 
 def page_cache():

@@ -5,10 +5,12 @@ test_page_cache), with what is kept under the content clock (menu, spelling vari
 steady operation; a cold menu adds one. Pages with the menu count the content
 clock its cache is keyed by (one query per request, newsroom.pagecache)."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.asserts import assertNumQueries
@@ -59,10 +61,11 @@ def world():
 PAGES = {
     # page: (url builder, queries)
     "home": (lambda w: "/", 4),  # clock, latest, lead (none of the latest is), blocks
-    "section": (lambda w: w["sections"][0].get_absolute_url(), 4),  # + section, count, page
-    "section page 2": (lambda w: w["sections"][0].get_absolute_url() + "?page=2", 4),
-    "author": (lambda w: w["author"].get_absolute_url(), 4),
-    "tag": (lambda w: w["tag"].get_absolute_url(), 4),
+    # + the section, then its page (its count is kept under the clock: below)
+    "section": (lambda w: w["sections"][0].get_absolute_url(), 3),
+    "section page 2": (lambda w: w["sections"][0].get_absolute_url() + "?page=2", 3),
+    "author": (lambda w: w["author"].get_absolute_url(), 3),
+    "tag": (lambda w: w["tag"].get_absolute_url(), 3),
     "article": (lambda w: w["article"].get_absolute_url(), 5),  # + article, authors, tags,
     # related (corrections and translators are looked up only when there are some: below)
     "search": (lambda w: "/recherche/?q=kyrgyzstan+commerce", 2),  # + the ranked page
@@ -136,6 +139,35 @@ def test_cold_caches_cost_the_menu_and_the_most_read_list(client, world):
     forget_clock_cached()
     with assertNumQueries(warm + 3):  # the menu; the most-read totals, then cards
         client.get("/")
+
+
+@pytest.mark.parametrize("kind", ["section", "author", "tag"])
+def test_a_listing_counts_again_after_any_change_and_only_then(client, world, kind):
+    """The section, author and tag pages keep their listing's size under the
+    content clock: the next page of the same listing does not count again, a
+    new article counts again at once (the pagination shows it), and each
+    listing has its own count."""
+    settings_per_page = 2
+    owner = world["sections"][0] if kind == "section" else world[kind]
+    url = owner.get_absolute_url()
+
+    def pages_shown():
+        content = client.get(url).content.decode()
+        return int(re.search(r"Page 1 sur ([0-9]+)", content)[1])
+
+    with override_settings(ARTICLES_PER_PAGE=settings_per_page):
+        grow(world, 9)  # three sections: the first has three of them, and the author all
+        before = pages_shown()
+        with CaptureQueriesContext(connection) as other_page:
+            assert client.get(url, {"page": 2}).status_code == 200
+        assert not [q for q in other_page.captured_queries if "count(" in q["sql"].lower()]
+        for _ in range(2 * settings_per_page):
+            article = make_article(section=world["sections"][0], authors=[world["author"]])
+            article.tags.set([world["tag"]])
+        assert pages_shown() == before + 2
+        other_tag = make_tag("Ouzbékistan")
+        assert client.get(other_tag.get_absolute_url()).status_code == 200
+        assert pages_shown() == before + 2
 
 
 def test_renamed_section_shows_at_once_in_the_menu(client, world):

@@ -1,7 +1,8 @@
 """What pages read at every rendering (the menu, « Les plus lus », the
 newsletters of the form, the consent wording, spelling variants) is kept in
 the process under the content clock: computed once while content is
-unchanged, again after any change, never past the next scheduled publication.
+unchanged, again after any change, never past the next scheduled publication;
+and, for values kept per key (a listing's size), for a bounded number of keys.
 The public templates' addresses are remembered per script prefix."""
 
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from articles.models import Section
 from newsroom import pagecache
-from newsroom.pagecache import clock_cached
+from newsroom.pagecache import clock_cached, clock_cached_for
 from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +76,35 @@ def test_nothing_is_kept_longer_than_asked(monkeypatch):
     now = pagecache.time.time()
     monkeypatch.setattr(pagecache.time, "time", lambda: now + 61)
     assert clock_cached("test:value", compute, 60) == 2
+
+
+def test_values_for_many_keys_are_kept_each_and_bounded():
+    """clock_cached_for (a listing's size for each tag, author and section)
+    keeps one value per key, computed again after any change, and keeps only
+    the ``most`` keys last asked: a crawler walking every tag cannot make a
+    process keep them all."""
+    make_article()
+    calls = []
+
+    def compute_for(key):
+        def compute():
+            calls.append(key)
+            return f"{key}:{len(calls)}"
+
+        return compute
+
+    def ask(key):
+        return clock_cached_for("test:keyed", key, compute_for(key), 3600, most=2)
+
+    assert [ask("a"), ask("b"), ask("a"), ask("b")] == ["a:1", "b:2", "a:1", "b:2"]
+    assert ask("c") == "c:3"  # "a" was the least recently asked: it goes
+    assert [ask("b"), ask("c")] == ["b:2", "c:3"]
+    assert ask("a") == "a:4" and calls == ["a", "b", "c", "a"]
+    assert len(pagecache._kept_by_key["test:keyed"]) == 2
+    section = Section.objects.get()
+    section.name = "Autre nom"
+    section.save()
+    assert [ask("c"), ask("a"), ask("a")] == ["c:5", "a:6", "a:6"]
 
 
 def test_links_follow_the_script_prefix_they_are_served_under(settings):
