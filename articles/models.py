@@ -379,17 +379,21 @@ def _cards_of(db, rows, also=()):
 _COMPILED_NOW = datetime(1, 1, 2, tzinfo=UTC)
 _COMPILED_ID = -2_147_483_001
 _COMPILED_TEXT = "\x00compiled-text"
+_COMPILED_STOP = -2_147_483_002  # where a listing's window ends
 
 
-def _bind(params, pk=None, text=None):
+def _bind(params, pk=None, text=None, stop=None):
     """A compiled query's parameters with the stand-ins replaced: now, and the
-    listing's object (its id), or the text looked up (a slug, a search)."""
+    listing's object (its id) and window's end, or the text looked up (a slug,
+    a search)."""
     now, bound = timezone.now(), []
     for value in params:
         if value == _COMPILED_NOW:
             value = now
         elif value == _COMPILED_ID:
             value = pk
+        elif value == _COMPILED_STOP:
+            value = stop
         elif value == _COMPILED_TEXT:
             value = text
         bound.append(value)
@@ -520,7 +524,7 @@ def _linked_listing(kind):
     newest articles until it had found enough of that tag and counted by
     walking them all. published() is the rule all the same: the links say
     published and public at ``now`` exactly when their article is
-    (tests/articles_tests/test_visibility.py compares them)."""
+    (test_visibility.py and test_listing_links.py compare them)."""
     links = Article.tags.through._meta.db_table
     signed = Article.authors.through._meta.db_table
     translated = Article.translators.through._meta.db_table
@@ -529,23 +533,31 @@ def _linked_listing(kind):
             SELECT article_id, public_from FROM "{links}"
             WHERE tag_id = %s AND public_from <= %s
         """  # noqa: S608 (identifiers only)
-        params = [_COMPILED_ID, _COMPILED_NOW]
+        page_listed = listed
+        page_params = count_params = [_COMPILED_ID, _COMPILED_NOW]
     else:  # signed, or translated and not also signed: each article once
-        listed = f"""
+        newest = "ORDER BY public_from DESC, article_id DESC LIMIT %s"
+        signed_sql = f"""
             SELECT article_id, public_from FROM "{signed}"
             WHERE author_id = %s AND public_from <= %s
-            UNION ALL
+        """  # noqa: S608 (identifiers only)
+        translated_sql = f"""
             SELECT article_id, public_from FROM "{translated}" translated
             WHERE author_id = %s AND public_from <= %s AND NOT EXISTS (
                 SELECT FROM "{signed}" also_signed WHERE also_signed.article_id =
                 translated.article_id AND also_signed.author_id = translated.author_id
             )
         """  # noqa: S608 (identifiers only)
-        params = [_COMPILED_ID, _COMPILED_NOW, _COMPILED_ID, _COMPILED_NOW]
+        listed = f"{signed_sql} UNION ALL {translated_sql}"
+        count_params = [_COMPILED_ID, _COMPILED_NOW, _COMPILED_ID, _COMPILED_NOW]
+        # A window's end (offset + limit) bounds what each part reads: a
+        # prolific author's page does not sort all their articles.
+        page_params = [*count_params[:2], _COMPILED_STOP, *count_params[2:], _COMPILED_STOP]
+        page_listed = f"({signed_sql} {newest}) UNION ALL ({translated_sql} {newest})"
     columns = ", ".join(f'chosen."{column}"' for column in _card_columns())
     page_sql = f"""
         SELECT {columns}, {_section_columns("section")} FROM (
-            SELECT * FROM ({listed}) listed
+            SELECT * FROM ({page_listed}) listed
             ORDER BY public_from DESC, article_id DESC LIMIT %s OFFSET %s
         ) listed
         JOIN "{Article._meta.db_table}" chosen ON chosen.id = listed.article_id
@@ -553,7 +565,7 @@ def _linked_listing(kind):
         ORDER BY listed.public_from DESC, listed.article_id DESC
     """  # noqa: S608 (identifiers only)
     count_sql = f"SELECT count(*) FROM ({listed}) listed"  # noqa: S608
-    return (page_sql, params), (count_sql, params)
+    return (page_sql, page_params), (count_sql, count_params)
 
 
 def latest_cards(count, featured=False, db="default"):
@@ -606,7 +618,7 @@ class PublishedListing:
             raise TypeError("PublishedListing takes slices [start:stop] only.")
         sql, params = self.page_query
         limits = [window.stop - window.start, window.start]
-        return _cards(self.db, sql, [*_bind(params, self.pk), *limits])
+        return _cards(self.db, sql, [*_bind(params, self.pk, stop=window.stop), *limits])
 
 
 @functools.cache

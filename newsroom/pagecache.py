@@ -170,7 +170,10 @@ def clock_cached_for(name: str, key, compute, seconds: int, most: int = 1024):
     if entry is None or entry[0] != clock.value or time.time() >= entry[1]:
         entry = (clock.value, clock.valid_until(seconds), compute())
         while len(kept) >= most:
-            del kept[next(iter(kept))]
+            try:
+                del kept[next(iter(kept))]  # the least recently asked
+            except (KeyError, RuntimeError, StopIteration):
+                break  # another thread made room
     kept[key] = entry
     return entry[2]
 
