@@ -155,3 +155,50 @@ def test_cards_decode_an_image_description_once_and_follow_its_changes():
     assert published_article(article.slug).hero_renditions is not first.hero_renditions
     Article.objects.filter(pk=article.pk).update(hero_renditions={"key": "autre", "crops": {}})
     assert latest_cards(1)[0].hero_renditions == {"key": "autre", "crops": {}}
+
+
+CARD_STORED_COLUMNS = (
+    "title",
+    "slug",
+    "standfirst",
+    "hero_image",
+    "hero_image_alt",
+    "hero_renditions",
+)
+
+
+def test_a_long_articles_card_columns_are_kept_in_its_row():
+    """Migration 0028: what a card shows stays in the article's row, though the
+    row's search vector (kept there by 0026) is long; the body goes out. Before
+    it, every card of a long article read six values from the TOAST table."""
+    from django.db import connection
+
+    words = " ".join(f"terme{(number * 7) % 300}" for number in range(1500))
+    article = make_article(
+        title="Un long dossier sur les glaciers du Pamir et leurs rivières " * 2,
+        standfirst="Ce que les relevés de trente ans disent de l’eau de la région. " * 4,
+        hero_image="articles/2026/12/un-long-dossier-sur-les-glaciers-du-pamir.jpg",
+        hero_image_alt="Un glacier du Pamir vu depuis la vallée, en été.",
+        body=f"<p>{words}</p>",
+    )
+    renditions = {"crops": {"card": [[480, 320, "renditions/" + "x" * 80 + ".jpg"]] * 8}}
+    Article.objects.filter(pk=article.pk).update(hero_renditions=renditions)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstorage FROM pg_attribute"
+            " WHERE attrelid = 'articles_article'::regclass AND attname = ANY(%s)",
+            [list(CARD_STORED_COLUMNS)],
+        )
+        assert dict(cursor.fetchall()) == dict.fromkeys(CARD_STORED_COLUMNS, "m")
+        cursor.execute("SELECT current_setting('server_version_num')::int")
+        if cursor.fetchone()[0] < 170000:  # pg_column_toast_chunk_id: PostgreSQL 17 and later
+            return
+        chunks = ", ".join(f"pg_column_toast_chunk_id({c})" for c in CARD_STORED_COLUMNS)
+        cursor.execute(
+            f"SELECT {chunks}, pg_column_toast_chunk_id(body), pg_column_size(search_vector)"  # noqa: S608
+            " FROM articles_article WHERE id = %s",
+            [article.pk],
+        )
+        *card_chunks, body_chunk, vector_size = cursor.fetchone()
+    assert vector_size > 2000  # past the size at which values start to move out
+    assert card_chunks == [None] * len(CARD_STORED_COLUMNS) and body_chunk is not None
