@@ -411,29 +411,69 @@ def _published_params(db):
     return _bind(_compiled_published(db)[1])
 
 
-def latest_per_section(count, db="default"):
-    """The ``count`` latest published articles of each section, sections in
-    menu order and articles newest first, each with its section, in one query
-    that reads a few index entries per section whatever the archive's size. SQL
-    by hand for the same reason as related_cards."""
-    return _cards(db, _latest_per_section_sql(db), [*_published_params(db), count])
+def home_cards(latest, per_section, db="default"):
+    """The home page's cards, in one query: the ``latest`` latest published
+    articles, the latest « à la une » one (None when there is none), and the
+    ``per_section`` latest of each section, sections in menu order and
+    articles newest first; what ``latest_cards(latest)``,
+    ``latest_cards(1, featured=True)`` and, per section,
+    ``published().in_section(…).for_listing()`` give. One round trip instead
+    of three: each cost the web process and PostgreSQL more than the rows it
+    read. Each section's part reads a few index entries, whatever the
+    archive's size. SQL by hand for the same reason as related_cards."""
+    (latest_sql, latest_params), _ = _compiled_listing(db, "latest")
+    (featured_sql, featured_params), _ = _compiled_listing(db, "featured")
+    # One moment for the three parts.
+    bound = _bind([*latest_params, *featured_params, *_compiled_published(db)[1]])
+    first, second = len(latest_params), len(latest_params) + len(featured_params)
+    params = [
+        *bound[:first],
+        latest,
+        0,
+        *bound[first:second],
+        1,
+        0,
+        *bound[second:],
+        per_section,
+    ]
+    connection = connections[db]
+    with connection.cursor() as cursor:
+        prepared.execute(connection, cursor, _home_sql(db), params)
+        rows = cursor.fetchall()
+    parts = ([], [], [])
+    for card, row in zip(_cards_of(db, rows), rows, strict=True):
+        parts[row[-2]].append(card)
+    return parts[0], next(iter(parts[1]), None), parts[2]
 
 
 @functools.cache
-def _latest_per_section_sql(db):
+def _home_sql(db):
+    """home_cards()'s query: each part's rows with the part's number and their
+    place in it, ordered by both (UNION ALL alone does not promise an order)."""
+    (latest_sql, _), _ = _compiled_listing(db, "latest")
+    (featured_sql, _), _ = _compiled_listing(db, "featured")
     where_sql = _compiled_published(db)[0]
     table, sections = Article._meta.db_table, Section._meta.db_table
     columns = ", ".join(f'"{table}"."{column}"' for column in _card_columns())
+    newest = "ORDER BY listed.published_at DESC, listed.id DESC"
     return f"""
-        SELECT latest.*, {_section_columns("section")} FROM "{sections}" section
+        SELECT listed.*, 0 AS part, row_number() OVER ({newest}) AS place
+        FROM ({latest_sql}) listed
+        UNION ALL
+        SELECT listed.*, 1, row_number() OVER ({newest}) FROM ({featured_sql}) listed
+        UNION ALL
+        SELECT latest.*, {_section_columns("section")}, 2, row_number() OVER (
+            ORDER BY section.position, section.name, section.id,
+                latest.published_at DESC, latest.id DESC
+        )
+        FROM "{sections}" section
         CROSS JOIN LATERAL (
             SELECT {columns} FROM "{table}"
             WHERE {where_sql} AND "{table}".section_id = section.id
             ORDER BY "{table}".published_at DESC, "{table}".id DESC
             LIMIT %s
         ) latest
-        ORDER BY section.position, section.name, section.id,
-            latest.published_at DESC, latest.id DESC
+        ORDER BY part, place
     """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
 
 

@@ -32,8 +32,7 @@ from .models import (
     SearchResults,
     cached_spelling_variants,
     find_by_slug,
-    latest_cards,
-    latest_per_section,
+    home_cards,
     published_article,
     related_cards,
 )
@@ -51,14 +50,10 @@ SEARCH_PER_PAGE = 10
 def home(request):
     """The lead story (the latest « à la une », else the latest article), the
     latest articles, and a block per section."""
-    latest = latest_cards(LATEST_COUNT + 1)
-    # The newest « à la une » article: the first among the newest when one of
-    # them is (the two listings share their order), else asked for.
-    lead = next((article for article in latest if article.is_featured), None)
-    if lead is None:
-        lead = next(iter(latest_cards(1, featured=True)), None) or (latest[0] if latest else None)
+    latest, lead, blocks = home_cards(LATEST_COUNT + 1, PER_SECTION_COUNT)
+    # The newest « à la une » article, else the newest article.
+    lead = lead or (latest[0] if latest else None)
     latest = [article for article in latest if article != lead][:LATEST_COUNT]
-    blocks = latest_per_section(PER_SECTION_COUNT)
     return render(
         request,
         "articles/home.html",

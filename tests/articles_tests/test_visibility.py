@@ -13,6 +13,7 @@ from articles.models import (
     Section,
     Tag,
     find_by_slug,
+    home_cards,
     latest_cards,
     published_article,
 )
@@ -226,6 +227,48 @@ def test_the_home_pages_cards_are_what_the_orm_would_list(django_assert_num_quer
         listing.filter(is_featured=True).values_list("pk", flat=True)
     )
     assert len(featured) == 2
+
+
+def test_the_home_pages_one_query_holds_what_the_orm_would_list(django_assert_num_queries):
+    """home_cards() gives, in one query, the latest articles, the newest « à
+    la une » one and the latest of each section in menu order (position,
+    then name), as the ORM lists them; drafts and scheduled articles are in
+    none of them, and a section with nothing published has no block."""
+    import random
+
+    rng = random.Random(2028)
+    now = timezone.now()
+    sections = [
+        make_section(name=name, position=position)
+        for name, position in (("Économie", 2), ("Culture", 2), ("Société", 1), ("Vide", 0))
+    ]
+    for _ in range(30):
+        make_article(
+            section=rng.choice(sections[:3]),
+            published=rng.random() < 0.85,
+            published_at=now + timedelta(minutes=rng.choice([-1, 1]) * rng.randint(1, 5000)),
+            is_featured=rng.random() < 0.2,
+        )
+    make_article(section=sections[3], published=False)
+    published = Article.objects.published().for_listing()
+    with django_assert_num_queries(1):
+        latest, lead, blocks = home_cards(5, 3)
+    assert [card.pk for card in latest] == [a.pk for a in published[:5]]
+    assert lead.pk == published.filter(is_featured=True).first().pk
+    expected = [
+        article.pk
+        for section in Section.objects.order_by("position", "name", "id")
+        for article in published.in_section(section)[:3]
+    ]
+    assert [card.pk for card in blocks] == expected
+    names = [card.section.name for card in blocks]
+    assert sorted(set(names), key=names.index) == ["Société", "Culture", "Économie"]
+    for card, article in zip(latest, published[:5], strict=True):
+        for column in CARD_COLUMNS:
+            assert getattr(card, column) == getattr(article, column), column
+        assert card.section.slug == article.section.slug
+    Article.objects.update(is_featured=False)
+    assert home_cards(5, 3)[1] is None
 
 
 def test_listings_page_what_their_querysets_hold(django_assert_num_queries):
