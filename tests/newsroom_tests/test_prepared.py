@@ -4,8 +4,9 @@ working after a rollback, a new connection or a DISCARD ALL."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from articles.models import published_article, related_cards
+from articles.models import PublishedListing, published_article, related_cards
 from newsroom import prepared
 from tests.factories import make_article, make_tag
 
@@ -114,15 +115,55 @@ def test_a_statement_removed_inside_a_transaction_fails_loudly():
         run()
 
 
+def plan_cache_mode():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # DISCARD ALL: no transaction
 def test_statements_removed_behind_djangos_back_are_prepared_again():
     assert run() == [(42, "100%", "texte")]
+    assert plan_cache_mode() == "force_generic_plan"
     with connection.cursor() as cursor:
         cursor.execute("DISCARD ALL")  # as a pooler resetting the session does
-    assert statements() == {}
+    assert statements() == {} and plan_cache_mode() == "auto"
     assert run(params=(9, "encore")) == [(10, "100%", "encore")]
     assert prepared._statement(SQL)[0] in statements()
+    assert plan_cache_mode() == "force_generic_plan"
     # A new connection is a new session: prepared again there.
     connection.close()
     assert run() == [(42, "100%", "texte")]
     assert prepared._statement(SQL)[0] in statements()
+    assert plan_cache_mode() == "force_generic_plan"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # sessions outside transactions
+def test_prepared_statements_keep_one_generic_plan(settings):
+    """A session that prepares asks for generic plans, and its statements use
+    one (the values are parameters of the plan); a session asked to run the
+    SQL as written (PgBouncer in transaction mode) or first used inside a
+    transaction (which a rollback would undo) leaves the setting alone."""
+    tag = make_tag("Eau")
+    make_article().tags.add(tag)
+    listing = PublishedListing("tag", tag.pk)
+    assert len(listing[0:5]) == 1
+    name = prepared._statement(listing.page_query[0])[0]
+    arguments = ", ".join(["%s"] * (len(listing.page_query[1]) + 2))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN EXECUTE {name}({arguments})",
+            [tag.pk, timezone.now(), 5, 0],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "$1" in plan  # a generic plan shows the parameters, a custom one the values
+    connection.close()
+    with transaction.atomic():
+        assert len(listing[0:5]) == 1
+        assert plan_cache_mode() == "auto"
+    assert len(listing[0:5]) == 1
+    assert plan_cache_mode() == "force_generic_plan"
+    connection.close()
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    assert len(listing[0:5]) == 1
+    assert plan_cache_mode() == "auto" and statements() == {}
