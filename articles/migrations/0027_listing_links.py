@@ -11,7 +11,10 @@ The column is not a model field: PostgreSQL alone writes it.
 - A link gets its article's value when it is written (BEFORE INSERT, or an
   UPDATE that moves it to another article). The article's row is read FOR
   SHARE: a concurrent change of its status or date waits for the link's
-  transaction, or the link waits for the change and reads it.
+  transaction, or the link waits for the change and reads it. Two links
+  added to one article at once wait for each other the same way, so the tag
+  list of migration 0025 sees both (before, the second transaction's list
+  left out the first's tag).
 - A change of an article's status or publication time is copied to its links
   (AFTER UPDATE, for the rows where either changed), whatever makes it: the
   admin, an action, update(), raw SQL.

@@ -196,3 +196,42 @@ def test_a_link_written_during_its_articles_publication_takes_the_new_value():
         publisher.close()
     assert public_from(article)["tags"] == moment
     assert [card.pk for card in PublishedListing("tag", tag.pk)[0:5]] == [article.pk]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # two connections
+def test_two_tags_added_at_once_to_one_article_are_both_kept():
+    """Two transactions tag the same article at the same moment: the second
+    link waits for the first transaction (the article row read FOR SHARE),
+    so the tag list PostgreSQL keeps on the article (migration 0025) holds
+    both tags, not only the last transaction's."""
+    article = make_article()
+    first, second = make_tag("Eau"), make_tag("Énergie")
+    tagger = connections.create_connection("default")
+    try:
+        tagger.set_autocommit(False)
+        with tagger.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO articles_article_tags (article_id, tag_id) VALUES (%s, %s)",
+                [article.pk, first.pk],
+            )
+        done = threading.Event()
+
+        def add_second():
+            try:
+                article.tags.add(second)
+            finally:
+                connections.close_all()
+                done.set()
+
+        adder = threading.Thread(target=add_second)
+        adder.start()
+        assert not done.wait(0.5)  # the second link waits for the first transaction
+        tagger.commit()
+        adder.join(30)
+        assert done.is_set()
+    finally:
+        tagger.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tag_ids FROM articles_article WHERE id = %s", [article.pk])
+        assert cursor.fetchone()[0] == sorted([first.pk, second.pk])
+    assert public_from(article)["tags"] == article.published_at
