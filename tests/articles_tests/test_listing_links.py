@@ -160,6 +160,34 @@ def test_listings_match_published_on_random_archives():
     assert any(PublishedListing("author", a.pk).count() for a in authors)
 
 
+def waits_for_a_transaction_that(sql, params, then):
+    """Runs ``sql`` in a transaction on a second connection, calls ``then`` in
+    a thread meanwhile, asserts that it waits for that transaction, commits,
+    and lets it finish."""
+    other = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute(sql, params)
+        done = threading.Event()
+
+        def run():
+            try:
+                then()
+            finally:
+                connections.close_all()
+                done.set()
+
+        waiting = threading.Thread(target=run)
+        waiting.start()
+        assert not done.wait(0.5)  # it waits for the other transaction
+        other.commit()
+        waiting.join(30)
+        assert done.is_set()
+    finally:
+        other.close()
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # two connections
 def test_a_link_written_during_its_articles_publication_takes_the_new_value():
     """A tag added in one transaction while another publishes the article:
@@ -168,32 +196,11 @@ def test_a_link_written_during_its_articles_publication_takes_the_new_value():
     article = make_article(published=False)
     tag = make_tag("Eau")
     moment = timezone.now() - timedelta(minutes=1)
-    publisher = connections.create_connection("default")
-    try:
-        publisher.set_autocommit(False)
-        with publisher.cursor() as cursor:
-            cursor.execute(
-                "UPDATE articles_article SET status = 'published', published_at = %s "
-                "WHERE id = %s",
-                [moment, article.pk],
-            )
-        done = threading.Event()
-
-        def add_tag():
-            try:
-                article.tags.add(tag)
-            finally:
-                connections.close_all()
-                done.set()
-
-        adder = threading.Thread(target=add_tag)
-        adder.start()
-        assert not done.wait(0.5)  # the link waits for the publishing transaction
-        publisher.commit()
-        adder.join(30)
-        assert done.is_set()
-    finally:
-        publisher.close()
+    waits_for_a_transaction_that(
+        "UPDATE articles_article SET status = 'published', published_at = %s WHERE id = %s",
+        [moment, article.pk],
+        then=lambda: article.tags.add(tag),
+    )
     assert public_from(article)["tags"] == moment
     assert [card.pk for card in PublishedListing("tag", tag.pk)[0:5]] == [article.pk]
 
@@ -206,31 +213,11 @@ def test_two_tags_added_at_once_to_one_article_are_both_kept():
     both tags, not only the last transaction's."""
     article = make_article()
     first, second = make_tag("Eau"), make_tag("Énergie")
-    tagger = connections.create_connection("default")
-    try:
-        tagger.set_autocommit(False)
-        with tagger.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO articles_article_tags (article_id, tag_id) VALUES (%s, %s)",
-                [article.pk, first.pk],
-            )
-        done = threading.Event()
-
-        def add_second():
-            try:
-                article.tags.add(second)
-            finally:
-                connections.close_all()
-                done.set()
-
-        adder = threading.Thread(target=add_second)
-        adder.start()
-        assert not done.wait(0.5)  # the second link waits for the first transaction
-        tagger.commit()
-        adder.join(30)
-        assert done.is_set()
-    finally:
-        tagger.close()
+    waits_for_a_transaction_that(
+        "INSERT INTO articles_article_tags (article_id, tag_id) VALUES (%s, %s)",
+        [article.pk, first.pk],
+        then=lambda: article.tags.add(second),
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT tag_ids FROM articles_article WHERE id = %s", [article.pk])
         assert cursor.fetchone()[0] == sorted([first.pk, second.pk])
