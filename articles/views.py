@@ -130,7 +130,7 @@ def search(request):
         if page.object_list:
             stems = search_lexemes(words, variants)
             for article in page.object_list:
-                article.excerpt = highlight(f"{article.standfirst} {article.body_text}", stems)
+                article.excerpt = highlight(excerpt_source(article), stems)
         else:
             # No article has the words: perhaps a typo (« Tachkient »).
             close = (
@@ -148,6 +148,16 @@ def search(request):
             "capped": page is not None and page.paginator.object_list.capped,
         },
     )
+
+
+def excerpt_source(article):
+    """The text an excerpt is cut from: the standfirst, then the body, with
+    single spaces between words, as highlight() reads them. The body's text is
+    stored that way (html_to_text); only the standfirst, typed with French
+    non-breaking spaces and line breaks, is spaced here. Handing highlight()
+    the whole text to space again cost a third of its time."""
+    standfirst = " ".join(article.standfirst.split())
+    return " ".join(part for part in (standfirst, article.body_text) if part)
 
 
 def search_lexemes(words, variants):

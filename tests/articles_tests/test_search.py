@@ -12,6 +12,7 @@ from markupsafe import escape as page_escape
 from pytest_django.asserts import assertContains, assertNotContains
 
 from articles import search as search_module
+from articles import views
 from articles.models import Article, SpellingVariantGroup, cached_spelling_variants
 from articles.search import (
     _marked,
@@ -139,6 +140,33 @@ def test_the_excerpt_follows_the_body_as_saved_even_a_partial_save(client):
     assert (article.body_text, article.word_count) == ("Le coton et la soie de Khodjent.", 8)
     response = client.get(SEARCH, {"q": "soie"})
     assertContains(response, "Chapô. Le coton et la <mark>soie</mark> de Khodjent.", html=True)
+
+
+def test_excerpts_read_text_already_single_spaced(client, monkeypatch):
+    """The search hands highlight() the standfirst and the body with single
+    spaces between words (the standfirst's non-breaking spaces and line breaks
+    made so), so that it never spaces a whole article again; the excerpt is the
+    same as from the text as typed."""
+    make_article(
+        title="Rogun",
+        standfirst="Le chantier\u00a0: un barrage\nau Tadjikistan ",
+        body="<p>Le   barrage  de Rogun.</p><p>Suite.</p>",
+    )
+    make_article(title="Barrage sans chapô", standfirst="", body="<p>Un barrage.</p>")
+    read = []
+
+    def recording(text, stems, length=40):
+        read.append(text)
+        return highlight(text, stems, length)
+
+    monkeypatch.setattr(views, "highlight", recording)
+    response = client.get(SEARCH, {"q": "barrage"})
+    assert sorted(read) == [
+        "Le chantier : un barrage au Tadjikistan Le barrage de Rogun. Suite.",
+        "Un barrage.",
+    ]
+    typed = "Le chantier\u00a0: un barrage\nau Tadjikistan  Le barrage de Rogun. Suite."
+    assertContains(response, str(highlight(typed, ["barrag"])), html=True)
 
 
 def test_a_partial_save_of_other_fields_keeps_the_newer_text_of_the_database():
