@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
-from django.contrib.postgres.search import SearchRank, SearchVectorField
+from django.contrib.postgres.indexes import GistIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init
 from django.urls import reverse
@@ -32,9 +31,8 @@ from .fields import (
 )
 from .sanitizer import html_to_text
 from .search import (
+    SEARCH_CONFIG,
     fold,
-    raw_query,
-    search_vector_expression,
     title_close_to,
     title_distance_to,
     title_key,
@@ -662,36 +660,41 @@ class PublishedListing:
         return _cards(self.db, sql, [*_bind(params, self.pk, stop=window.stop), *limits])
 
 
+SEARCH_TABLE = "articles_article_search"
+
+
 @functools.cache
-def _compiled_search(db):
-    """The search's query: the matches of a tsquery among published articles,
-    the ``SEARCH_RANKED`` most recent ranked (the ORM compiles that part,
-    once), then one window of them, best first, as cards with their text,
-    each row with the number of matches."""
-    query = raw_query(_COMPILED_TEXT)
-    matches = (
-        Article.objects.using(db)
-        .published(now=_COMPILED_NOW)
-        .filter(search_vector=query)
-        .order_by("-published_at", "-id")
-        .annotate(rank=SearchRank(F("search_vector"), query))
-        .values("id", "rank", "published_at")
-    )
-    matches_sql, params = matches.query.sql_with_params()
+def _search_sql():
+    """The search's query: the matches of a tsquery among public articles, read
+    from their search entries (migration 0029: each article's vector and
+    publication time, kept by PostgreSQL), the ``SEARCH_RANKED`` most recent
+    ranked, then one window of them, best first, as cards with their text,
+    each row with the number of matches. The tsquery is written out twice (a
+    value, not a join): PostgreSQL then knows its words when it plans, and
+    walks the date index for a common word or asks the GIN index for a rare
+    one. Parameters: configuration and text, twice; now; the ranked count;
+    the window's limit and offset."""
     table, sections = Article._meta.db_table, Section._meta.db_table
     columns = ", ".join(f'chosen."{column}"' for column in [*_card_columns(), "body_text"])
+    query = "to_tsquery(%s::regconfig, %s)"
     sql = f"""
         SELECT {columns}, {_section_columns("section")}, ranked.total FROM (
-            SELECT matches.*, count(*) OVER () AS total
-            FROM ({matches_sql} LIMIT %s) matches
+            SELECT matches.*, count(*) OVER () AS total FROM (
+                SELECT entry.article_id AS id, entry.public_from AS published_at,
+                    ts_rank(entry.vector, {query}) AS rank
+                FROM "{SEARCH_TABLE}" entry
+                WHERE entry.public_from <= %s AND entry.vector @@ {query}
+                ORDER BY entry.public_from DESC, entry.article_id DESC
+                LIMIT %s
+            ) matches
             ORDER BY matches.rank DESC, matches.published_at DESC, matches.id DESC
             LIMIT %s OFFSET %s
         ) ranked
         JOIN "{table}" chosen ON chosen.id = ranked.id
         JOIN "{sections}" section ON section.id = chosen.section_id
         ORDER BY ranked.rank DESC, ranked.published_at DESC, ranked.id DESC
-    """  # noqa: S608 (no value is interpolated: only identifiers and compiled SQL)
-    return sql, params
+    """  # noqa: S608 (no value is interpolated: only identifiers)
+    return sql
 
 
 class SearchResults:
@@ -707,8 +710,11 @@ class SearchResults:
     One query gives a page and the number of matches: count() reads the
     window of the page asked for (``page``, as the reader wrote it; the first
     when it is not a page number or lies past the end) and keeps it for the
-    slice that follows. The query is the ORM's, compiled once per process (see
-    PublishedListing): building it cost a third of a search's CPU."""
+    slice that follows. The query reads the search entries (_search_sql); it
+    is written in SQL, once per process: building it with the ORM cost a
+    third of a search's CPU. published() is the rule all the same: an entry is
+    public at ``now`` exactly when its article is (test_search_entries.py
+    compares them)."""
 
     def __init__(self, text, per_page, page=None, db="default"):
         self.text, self.per_page, self.db = text, per_page, db
@@ -740,11 +746,10 @@ class SearchResults:
         return self._read(window.start, window.stop)
 
     def _read(self, start, stop):
-        sql, params = _compiled_search(self.db)
-        limits = [SEARCH_RANKED, stop - start, start]
-        connection = connections[self.db]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*_bind(params, text=self.text), *limits])
+        query = [SEARCH_CONFIG, self.text]
+        params = [*query, timezone.now(), *query, SEARCH_RANKED, stop - start, start]
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(_search_sql(), params)
             rows = cursor.fetchall()
         if rows:
             self._total = rows[0][-1]
@@ -830,9 +835,7 @@ def _published_article_sql(db):
     """published_article's statements, written once per process: (article
     fields, section fields, the article's SQL, and (name, model, fields, SQL)
     for its authors and tags)."""
-    article_fields = [
-        field for field in Article._meta.concrete_fields if field.attname != "search_vector"
-    ]
+    article_fields = list(Article._meta.concrete_fields)
     section_fields = list(Section._meta.concrete_fields)
     table, sections = Article._meta.db_table, Section._meta.db_table
     columns = [f'"{table}"."{field.column}"' for field in article_fields]
@@ -893,9 +896,7 @@ TRANSLATED_FROM = {
 
 
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
-    def get_queryset(self):
-        # The search column serves PostgreSQL only: never load it into Python.
-        return super().get_queryset().defer("search_vector")
+    pass
 
 
 class Article(models.Model):
@@ -1037,11 +1038,6 @@ class Article(models.Model):
     # The hero image's resized copies, made by hero_image when it is saved
     # (renditions.py); declared after it, so that the same statement writes them.
     hero_renditions = models.JSONField(default=dict, blank=True, editable=False)
-    search_vector = models.GeneratedField(
-        expression=search_vector_expression(),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
 
     objects = ArticleManager()
 
@@ -1062,7 +1058,6 @@ class Article(models.Model):
                 condition=Q(is_featured=True),
                 name="article_featured_idx",
             ),
-            GinIndex(fields=["search_vector"], name="article_search_idx"),
             # Titles close to a misspelt query (search.similar_titles).
             GistIndex(OpClass(title_key(), name="gist_trgm_ops"), name="article_title_trgm_idx"),
         ]

@@ -14,7 +14,7 @@ from bisect import bisect_left
 from functools import lru_cache
 from html import escape
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchVector
 from django.db.models import BooleanField, FloatField, Func, TextField, Value
 from django.utils.safestring import mark_safe
 
@@ -58,7 +58,9 @@ def fold(text: str) -> str:
 
 
 def search_vector_expression():
-    """Title weighs most, then the standfirst, then the body."""
+    """An article's search vector: the title weighs most, then the standfirst,
+    then the body. PostgreSQL computes it in the article's search entry
+    (migration 0029, in SQL); tests compare the two."""
     return (
         SearchVector("title", config=SEARCH_CONFIG, weight="A")
         + SearchVector("standfirst", config=SEARCH_CONFIG, weight="B")
@@ -114,11 +116,6 @@ def query_text(words: list[str], variants: dict[str, set[str]]) -> str | None:
         )
     # Only [^\W_]+ words reach this string, so it cannot carry tsquery operators.
     return " & ".join(terms)
-
-
-def raw_query(text: str) -> SearchQuery:
-    """The tsquery of query_text() in the search configuration."""
-    return SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)
 
 
 def _folding_to():
