@@ -13,12 +13,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from articles.models import Article, Author, Section, Tag
+from articles.models import SEARCH_TABLE, Article, Author, Section, Tag
 from articles.renditions import HeroRenditions
 
 from .load_demo_content import CONTENT_FILE
 
 BATCH = 500
+SEARCH_INDEX = "articles_article_search_vector_idx"
+REBUILD_INDEX_FROM = 5000  # articles to add
 
 
 class Command(BaseCommand):
@@ -56,12 +58,15 @@ class Command(BaseCommand):
             )
             authors.append(author)
         illustrated = [a for a in Article.objects.exclude(hero_image="") if HeroRenditions.of(a)]
-        search_index = next(i for i in Article._meta.indexes if i.name == "article_search_idx")
-        rebuild_index = missing >= 5000
+        rebuild_index = missing >= REBUILD_INDEX_FROM
         if rebuild_index:
-            # Building a GIN index once is much faster than updating it row by row.
-            with connection.schema_editor() as editor:
-                editor.remove_index(Article, search_index)
+            # Building a GIN index once is much faster than updating it row by
+            # row: the search entries' index (migration 0029) is dropped, and
+            # made again from PostgreSQL's own definition of it.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_get_indexdef(%s::regclass)", [SEARCH_INDEX])
+                search_index = cursor.fetchone()[0]
+                cursor.execute(f"DROP INDEX {SEARCH_INDEX}")
         started = time.monotonic()
         now = timezone.now()
         created = 0
@@ -118,10 +123,9 @@ class Command(BaseCommand):
         if rebuild_index:
             if verbosity:
                 self.stdout.write("\nIndex de recherche…", ending="")
-            with connection.schema_editor() as editor:
-                editor.add_index(Article, search_index)
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE articles_article")
+                cursor.execute(search_index)
+                cursor.execute(f"ANALYZE articles_article, {SEARCH_TABLE}")
         self.stdout.write(
             f"\n{Article.objects.count()} articles ({time.monotonic() - started:.0f} s)."
         )
