@@ -382,8 +382,7 @@ _COMPILED_STOP = -2_147_483_002  # where a listing's window ends
 
 def _bind(params, pk=None, text=None, stop=None):
     """A compiled query's parameters with the stand-ins replaced: now, and the
-    listing's object (its id) and window's end, or the text looked up (a slug,
-    a search)."""
+    listing's object (its id) and window's end, or the slug looked up."""
     now, bound = timezone.now(), []
     for value in params:
         if value == _COMPILED_NOW:
@@ -697,6 +696,13 @@ def _search_sql():
     return sql
 
 
+def _search_params(text, start, stop):
+    """_search_sql's values: the tsquery ``text`` (search.query_text), now, and
+    the window [start:stop] of the ranked matches."""
+    query = [SEARCH_CONFIG, text]
+    return [*query, timezone.now(), *query, SEARCH_RANKED, stop - start, start]
+
+
 class SearchResults:
     """The published articles matching a tsquery (``text``, see
     search.query_text), best first, as the search pages them: count() and
@@ -746,10 +752,8 @@ class SearchResults:
         return self._read(window.start, window.stop)
 
     def _read(self, start, stop):
-        query = [SEARCH_CONFIG, self.text]
-        params = [*query, timezone.now(), *query, SEARCH_RANKED, stop - start, start]
         with connections[self.db].cursor() as cursor:
-            cursor.execute(_search_sql(), params)
+            cursor.execute(_search_sql(), _search_params(self.text, start, stop))
             rows = cursor.fetchall()
         if rows:
             self._total = rows[0][-1]
@@ -896,7 +900,7 @@ TRANSLATED_FROM = {
 
 
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
-    pass
+    """Article.objects: the QuerySet's methods (published(), for_listing()…)."""
 
 
 class Article(models.Model):

@@ -51,7 +51,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def fold(text: str) -> str:
-    """Lower-case ``text`` and remove its accents, as the search column does.
+    """Lower-case ``text`` and remove its accents, as the search vectors do.
     Only the runs of non-ASCII letters are translated (str.translate looks up
     every character of a long text one by one: twice as slow)."""
     return _NON_ASCII.sub(lambda run: run.group().translate(_PY_TABLE), text or "").lower()

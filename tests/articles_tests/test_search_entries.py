@@ -93,6 +93,20 @@ def test_entries_follow_every_change_of_their_article():
     assert entries() == {}
 
 
+def test_an_article_given_another_id_takes_its_entry_along():
+    """Nothing in the site changes an article's id, but raw SQL may: the entry
+    follows it, and none stays behind under the old one."""
+    article = make_article(authors=[], title="Le coton")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the links' checks, first
+        cursor.execute("UPDATE articles_article SET id = id + 1000 WHERE id = %s", [article.pk])
+    assert list(entries()) == [article.pk + 1000]
+    assert_entries_follow_the_articles()
+    assert [card.pk for card in SearchResults(query_text(["coton"], {}), 5)[0:5]] == [
+        article.pk + 1000
+    ]
+
+
 def test_an_edit_that_leaves_the_text_and_date_alone_leaves_the_entry_alone():
     """Featuring an article, or saving it unchanged, does not write its entry
     again (a generated column computed the vector again on every update);

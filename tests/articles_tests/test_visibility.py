@@ -153,9 +153,9 @@ def test_djangos_latest_and_the_default_order_say_newest_first():
 def test_the_article_page_reads_an_article_as_the_orm_would(django_assert_num_queries):
     """published_article() (the article page's three hand-written queries)
     gives what ``select_related("section").prefetch_related("authors", "tags")
-    .published().get(slug=…)`` gives: every field but the search column,
-    converted alike (the stored image copies are JSON), the section, the
-    authors and tags in the same order, with no further query; and nothing
+    .published().get(slug=…)`` gives: every field, converted alike (the
+    stored image copies are JSON), the section, the authors and tags in the
+    same order, with no further query; and nothing
     for a draft, a scheduled article or an unknown address."""
     article = make_article(
         authors=[make_author(name="Zoé Abdrakhmanova"), make_author(name="Adil Nurmagambetov")],

@@ -71,61 +71,64 @@ class Command(BaseCommand):
         now = timezone.now()
         created = 0
         first_number = Article.objects.count() + 1
-        while created < missing:
-            count = min(BATCH, missing - created)
-            batch = []
-            for _ in range(count):
-                number = first_number + created + len(batch)
-                title = f"{rng.choice(titles)} ({number})"
-                body = "".join(
-                    f"<h2>{rng.choice(headings)}</h2>"
-                    + "".join(f"<p>{' '.join(rng.sample(sentences, 4))}</p>" for _ in range(3))
-                    for _ in range(rng.randint(3, 4))
-                )
-                image = rng.choice(illustrated) if illustrated and rng.random() < 0.8 else None
-                standfirst = " ".join(rng.sample(sentences, 2))
-                article = Article(
-                    title=title,
-                    slug=f"{slugify(title)[:60]}-{number}",
-                    standfirst=standfirst,
-                    body=body,
-                    section=rng.choice(sections),
-                    status=Article.Status.PUBLISHED,
-                    published_at=now - timedelta(minutes=rng.randint(60, 60 * 24 * 365 * 6)),
-                    hero_image=image.hero_image.name if image else "",
-                    hero_image_width=image.hero_image_width if image else None,
-                    hero_image_height=image.hero_image_height if image else None,
-                    hero_image_alt=image.hero_image_alt if image else "",
-                    hero_focal_x=image.hero_focal_x if image else 0.5,
-                    hero_focal_y=image.hero_focal_y if image else 0.5,
-                    hero_renditions=image.hero_renditions if image else {},
-                )
-                article.derive_text()  # bulk_create does not call save()
-                batch.append(article)
-            with transaction.atomic():
-                saved = Article.objects.bulk_create(batch)
-                Article.authors.through.objects.bulk_create(
-                    Article.authors.through(article_id=article.pk, author_id=author.pk)
-                    for article in saved
-                    for author in rng.sample(authors, rng.choice((1, 1, 2)))
-                )
-                Article.tags.through.objects.bulk_create(
-                    Article.tags.through(article_id=article.pk, tag_id=tag.pk)
-                    for article in saved
-                    for tag in rng.sample(tags, rng.randint(1, 3))
-                )
-            created += count
-            if verbosity:
-                self.stdout.write(
-                    f"\r{created}/{missing} articles ({time.monotonic() - started:.0f} s)",
-                    ending="",
-                )
-        if rebuild_index:
-            if verbosity:
-                self.stdout.write("\nIndex de recherche…", ending="")
-            with connection.cursor() as cursor:
-                cursor.execute(search_index)
-                cursor.execute(f"ANALYZE articles_article, {SEARCH_TABLE}")
+        try:
+            while created < missing:
+                count = min(BATCH, missing - created)
+                batch = []
+                for _ in range(count):
+                    number = first_number + created + len(batch)
+                    title = f"{rng.choice(titles)} ({number})"
+                    body = "".join(
+                        f"<h2>{rng.choice(headings)}</h2>"
+                        + "".join(f"<p>{' '.join(rng.sample(sentences, 4))}</p>" for _ in range(3))
+                        for _ in range(rng.randint(3, 4))
+                    )
+                    image = rng.choice(illustrated) if illustrated and rng.random() < 0.8 else None
+                    standfirst = " ".join(rng.sample(sentences, 2))
+                    article = Article(
+                        title=title,
+                        slug=f"{slugify(title)[:60]}-{number}",
+                        standfirst=standfirst,
+                        body=body,
+                        section=rng.choice(sections),
+                        status=Article.Status.PUBLISHED,
+                        published_at=now - timedelta(minutes=rng.randint(60, 60 * 24 * 365 * 6)),
+                        hero_image=image.hero_image.name if image else "",
+                        hero_image_width=image.hero_image_width if image else None,
+                        hero_image_height=image.hero_image_height if image else None,
+                        hero_image_alt=image.hero_image_alt if image else "",
+                        hero_focal_x=image.hero_focal_x if image else 0.5,
+                        hero_focal_y=image.hero_focal_y if image else 0.5,
+                        hero_renditions=image.hero_renditions if image else {},
+                    )
+                    article.derive_text()  # bulk_create does not call save()
+                    batch.append(article)
+                with transaction.atomic():
+                    saved = Article.objects.bulk_create(batch)
+                    Article.authors.through.objects.bulk_create(
+                        Article.authors.through(article_id=article.pk, author_id=author.pk)
+                        for article in saved
+                        for author in rng.sample(authors, rng.choice((1, 1, 2)))
+                    )
+                    Article.tags.through.objects.bulk_create(
+                        Article.tags.through(article_id=article.pk, tag_id=tag.pk)
+                        for article in saved
+                        for tag in rng.sample(tags, rng.randint(1, 3))
+                    )
+                created += count
+                if verbosity:
+                    self.stdout.write(
+                        f"\r{created}/{missing} articles ({time.monotonic() - started:.0f} s)",
+                        ending="",
+                    )
+        finally:
+            # Made again even when the load stops (Ctrl-C, an error).
+            if rebuild_index:
+                if verbosity:
+                    self.stdout.write("\nIndex de recherche…", ending="")
+                with connection.cursor() as cursor:
+                    cursor.execute(search_index)
+                    cursor.execute(f"ANALYZE articles_article, {SEARCH_TABLE}")
         self.stdout.write(
             f"\n{Article.objects.count()} articles ({time.monotonic() - started:.0f} s)."
         )
