@@ -8,9 +8,10 @@ from csp.middleware import CheckableLazyObject, CSPMiddleware
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.middleware import http
 from django.template.loader import render_to_string
-from django.utils.cache import patch_cache_control
-from django.utils.http import http_date
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
+from django.utils.http import http_date, parse_http_date_safe
 
 from articles.plaintext import html_safe_bytes
 
@@ -121,6 +122,27 @@ class HtmlSafeTextMiddleware:
             and response.charset.lower() == "utf-8"
         ):
             response.content = html_safe_bytes(response.content)
+        return response
+
+
+class ConditionalGetMiddleware(http.ConditionalGetMiddleware):
+    """Django's ETags and 304s, for HEAD as for GET. Django's leaves HEAD alone,
+    as its body may be empty; here it is not: a view renders the whole page for
+    HEAD too (the server sends no body), so the ETag is the GET's. A monitor or
+    a cache that checks a page with HEAD then sees the validator that a GET
+    would give, page cache or not."""
+
+    def process_response(self, request, response):
+        if request.method != "HEAD":
+            return super().process_response(request, response)
+        if self.needs_etag(response) and not response.has_header("ETag"):
+            set_response_etag(response)
+        etag = response.get("ETag")
+        last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
+        if etag or last_modified:
+            return get_conditional_response(
+                request, etag=etag, last_modified=last_modified, response=response
+            )
         return response
 
 

@@ -276,7 +276,9 @@ class PageCacheMiddleware:
         }
         response = self.get_response(request)
         request.META.update(conditions)
-        if request.method != "GET" or not self._storable(response):
+        # A HEAD's page is rendered whole, as a GET's (the server sends no
+        # body): it is stored the same way, and answered with the same headers.
+        if not self._storable(response):
             response["X-Page-Cache"] = "miss"
             return response
         until = min(clock.valid_until(settings.PAGE_CACHE_SECONDS), _request_clock.get().until)

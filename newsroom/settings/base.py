@@ -77,7 +77,7 @@ MIDDLEWARE = [
     # Whole anonymous pages, before sessions, views and templates (newsroom.pagecache).
     "newsroom.pagecache.PageCacheMiddleware",
     # Strong ETags of the final bytes and 304s (after the two below have run).
-    "django.middleware.http.ConditionalGetMiddleware",
+    "newsroom.middleware.ConditionalGetMiddleware",
     "newsroom.middleware.HtmlSafeTextMiddleware",
     "newsroom.middleware.PublicCacheMiddleware",
     "newsroom.middleware.DatabaseUnavailableMiddleware",

@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,6 +55,42 @@ def test_head_and_conditional_requests_are_answered_from_the_cache(client):
     not_modified = client.get(article.get_absolute_url(), HTTP_IF_NONE_MATCH=etag)
     assert not_modified.status_code == 304
     assert not_modified["X-Page-Cache"] == "hit"
+
+
+def test_a_head_that_misses_the_cache_answers_as_the_get_would(client):
+    """A HEAD that finds nothing stored renders and stores the page, and
+    answers the headers a GET gets: the same validators (a monitor's HEAD and
+    a browser's GET agree), Vary, lengths and lifetimes; a conditional HEAD
+    gets a 304."""
+    url = make_article().get_absolute_url()
+    head = client.head(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert head["X-Page-Cache"] == "miss" and head.content == b""
+    got = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert got["X-Page-Cache"] == "hit"  # stored by the HEAD
+    for name in ("ETag", "Last-Modified", "Cache-Control", "Vary", "Content-Encoding"):
+        assert head[name] == got[name], name
+    assert head["Content-Length"] == got["Content-Length"] == str(len(got.content))
+    again = client.head(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=got["ETag"])
+    assert again.status_code == 304
+
+
+@override_settings(PAGE_CACHE_ENABLED=False)
+def test_without_the_page_cache_head_has_the_gets_validator(client):
+    """With the page cache off, HEAD still gets a strong ETag (Django's own
+    middleware gives HEAD none), the GET's for the same page, and a 304 when
+    the client holds it. (An article's page is rendered anew each time: its
+    newsletter form carries the moment it was shown. A section's is not.)"""
+    article = make_article()
+    head = client.head(article.get_absolute_url())
+    assert "X-Page-Cache" not in head and head.content == b""
+    assert head["ETag"].startswith('"') and head["Last-Modified"]
+    assert "public" in head["Cache-Control"]
+    url = article.section.get_absolute_url()
+    got = client.get(url)
+    head = client.head(url)
+    assert head["ETag"] == got["ETag"] and head.content == b""
+    assert client.head(url, HTTP_IF_NONE_MATCH=got["ETag"]).status_code == 304
+    assert client.head(url, HTTP_IF_NONE_MATCH='"autre"').status_code == 200
 
 
 def test_staff_posts_and_private_pages_never_touch_the_page_cache(client):
