@@ -80,6 +80,18 @@ def make_article(*, authors=None, published=True, **fields):
     return article
 
 
+def change_visibility(article, which, rng, now):
+    """One of the two changes of visibility that random archives undergo in
+    tests, made with update(): a status drawn at random (``which`` 0), or a
+    publication time drawn around ``now`` (1)."""
+    if which == 0:
+        status = rng.choice([Article.Status.PUBLISHED, Article.Status.DRAFT])
+        Article.objects.filter(pk=article.pk).update(status=status)
+    else:
+        moment = now + timedelta(hours=rng.randint(-40, 3))
+        Article.objects.filter(pk=article.pk).update(published_at=moment)
+
+
 def make_issue(*, articles=2, **fields):
     """A draft newsletter issue of ``articles`` published articles with hero images."""
     fields.setdefault("subject", "La semaine en Asie centrale")

@@ -14,7 +14,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from articles.models import Article, PublishedListing
-from tests.factories import make_article, make_author, make_tag
+from tests.factories import change_visibility, make_article, make_author, make_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -142,14 +142,8 @@ def test_listings_match_published_on_random_archives():
     for _ in range(12):
         article = rng.choice(articles)
         change = rng.randrange(5)
-        if change == 0:
-            Article.objects.filter(pk=article.pk).update(
-                status=rng.choice([Article.Status.PUBLISHED, Article.Status.DRAFT])
-            )
-        elif change == 1:
-            Article.objects.filter(pk=article.pk).update(
-                published_at=now + timedelta(hours=rng.randint(-40, 3))
-            )
+        if change < 2:
+            change_visibility(article, change, rng, now)
         elif change == 2:
             article.tags.set(rng.sample(tags, rng.randint(0, 3)))
         elif change == 3:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from articles import models
 from articles.models import Article, SearchResults
 from articles.search import SEARCH_CONFIG, query_text, search_vector_expression
-from tests.factories import make_article, make_section
+from tests.factories import change_visibility, make_article, make_section
 
 pytestmark = pytest.mark.django_db
 
@@ -197,14 +197,8 @@ def test_the_search_matches_published_on_random_archives(monkeypatch):
     for step in range(14):
         article = rng.choice(articles)
         change = rng.randrange(5)
-        if change == 0:
-            Article.objects.filter(pk=article.pk).update(
-                status=rng.choice([Article.Status.PUBLISHED, Article.Status.DRAFT])
-            )
-        elif change == 1:
-            Article.objects.filter(pk=article.pk).update(
-                published_at=now + timedelta(hours=rng.randint(-40, 3))
-            )
+        if change < 2:
+            change_visibility(article, change, rng, now)
         elif change == 2:
             article.refresh_from_db()
             article.body = f"<p>{_text(rng)}</p>"
