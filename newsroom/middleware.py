@@ -133,8 +133,8 @@ class ConditionalGetMiddleware(http.ConditionalGetMiddleware):
     would give, page cache or not."""
 
     def process_response(self, request, response):
-        if request.method != "HEAD":
-            return super().process_response(request, response)
+        if request.method not in ("GET", "HEAD"):
+            return response
         if self.needs_etag(response) and not response.has_header("ETag"):
             set_response_etag(response)
         etag = response.get("ETag")
